@@ -1,0 +1,45 @@
+"""The application factory: builds a configured Flask app; nothing is configured at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the app from the environment, with ``test_config`` values taking precedence.
+
+    Raises ``config.ConfigError`` when a setting is missing or malformed; ``wsgi.py`` turns that into
+    one readable line and a non-zero exit.
+    """
+    import os
+
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    source: dict[str, Any] = dict(os.environ)
+    if test_config:
+        source.update(test_config)
+    app.config.update(load_config(source))
+    if test_config:
+        # Flask's own keys (TESTING, SERVER_NAME, ...) that tests pass straight through.
+        app.config.update({k: v for k, v in test_config.items() if k not in app.config})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from . import journal, links, ops, sfmc, unsubscribe
+
+    ops.init_app(app)
+    sfmc.init_app(app)
+    journal.init_app(app)
+    links.init_app(app)
+    unsubscribe.init_app(app)
+    return app

@@ -1,0 +1,77 @@
+"""The journal's values: what a person asked for, and where its delivery stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    """What the person unsubscribes from."""
+
+    LIST = "list"  # the list (publication or subscriber list) the email was sent to
+    ALL = "all"  # all marketing email of the business unit (master unsubscribe)
+
+
+class State(StrEnum):
+    """Where an entry's delivery to Marketing Cloud stands."""
+
+    PENDING = "pending"  # committed, not yet confirmed by Marketing Cloud
+    DELIVERED = "delivered"  # Marketing Cloud said OK
+    ALREADY = "already"  # Marketing Cloud said the person was unsubscribed already (401, 12012)
+    REJECTED = "rejected"  # Marketing Cloud refused it for good (400, 402-407)
+    DEAD = "dead"  # kept failing past the attempt/age limit; visible, never deleted
+
+    @property
+    def finished(self) -> bool:
+        return self is not State.PENDING
+
+    @property
+    def unsubscribed(self) -> bool:
+        """True when the person is unsubscribed as far as Marketing Cloud told us."""
+        return self in (State.DELIVERED, State.ALREADY)
+
+
+class Source(StrEnum):
+    """How the request reached us."""
+
+    FORM = "form"
+    ONE_CLICK = "one-click"
+    IMPORT = "import"
+    SUPPORT = "support"
+
+
+@dataclass(frozen=True)
+class UnsubscribeRequest:
+    """What a person asked for, as the signed link and the form say it. Written before anything else."""
+
+    subscriber_key: str | None = None
+    subscriber_id: str | None = None
+    email: str | None = None
+    job_id: str | None = None
+    list_id: str | None = None
+    batch_id: str | None = None
+    mid: str | None = None
+    scope: Scope = Scope.LIST
+    reason_code: str | None = None
+    reason_text: str | None = None
+    language: str | None = None
+    source: Source = Source.FORM
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journaled request and its delivery state."""
+
+    id: int
+    request: UnsubscribeRequest
+    state: State
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+    error_code: int | None
+    sfmc_request_id: str | None
+    sfmc_status_message: str | None

@@ -1,0 +1,65 @@
+"""Values that cross the boundary of the Marketing Cloud client: what we ask, what came back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+#: Marketing Cloud's published soft limit of objects in one synchronous call.
+MAX_REQUESTS_PER_CALL = 50
+
+
+@dataclass(frozen=True)
+class LogUnsubEvent:
+    """One LogUnsubEvent request. Only the fields that are set are sent, in the documented order.
+
+    ``client_mid`` becomes ``Client/ID``: the child business unit the request acts in.
+    """
+
+    subscriber_key: str | None = None
+    subscriber_id: str | None = None
+    email: str | None = None
+    job_id: str | None = None
+    list_id: str | None = None
+    batch_id: str | None = None
+    reason: str | None = None
+    client_mid: str | None = None
+
+
+class OutcomeKind(StrEnum):
+    """What one request's result means for the person and for the journal."""
+
+    DELIVERED = "delivered"  # StatusCode OK: unsubscribed and the event logged
+    ALREADY = "already"  # ErrorCode 401 or 12012: the person is unsubscribed already
+    REJECTED = "rejected"  # ErrorCode 400, 402-407: retrying the same request cannot succeed
+    TRANSIENT = "transient"  # an unknown error code: worth retrying later
+
+
+@dataclass(frozen=True)
+class UnsubOutcome:
+    """The result of one LogUnsubEvent, matched to its request by position."""
+
+    kind: OutcomeKind
+    status_code: str | None = None
+    status_message: str | None = None
+    error_code: int | None = None
+    meaning: str | None = None  # our plain-language reading of the error code, for logs and ops
+
+
+@dataclass(frozen=True)
+class ExecuteResult:
+    """A parsed Execute response: the overall status and one outcome per request, in order."""
+
+    overall_status: str
+    request_id: str | None
+    outcomes: list[UnsubOutcome] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SoapFault:
+    """A SOAP fault as Marketing Cloud sends it (HTTP 500)."""
+
+    faultcode: str
+    faultstring: str
+    api_code: int | None = None
+    api_message: str | None = None

@@ -1,0 +1,320 @@
+"""Every setting of the app, read from the environment once and validated in one place.
+
+The table ``SETTINGS`` is the single source of truth: ``load_config`` parses it, ``flask check-config``
+prints it (secrets redacted) and the README's configuration table is written from it. Secrets have no
+default: a missing one stops start-up with one readable line naming it (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or malformed; ``problems`` holds one line per setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how to parse it, its default, and whether it is secret."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return value.strip().rstrip("/")
+
+
+def _optional_url(value: str) -> str | None:
+    return _url(value) if value.strip() else None
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _optional_text(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a positive number")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be 1 or more")
+    return number
+
+
+def _optional_mid(value: str) -> int | None:
+    if not value.strip():
+        return None
+    return _positive_int(value)
+
+
+def _signing_keys(value: str) -> tuple[str, ...]:
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    if not keys:
+        raise ValueError("needs at least one key")
+    short = [index for index, key in enumerate(keys, 1) if len(key.encode()) < 16]
+    if short:
+        raise ValueError(f"key number {short[0]} is shorter than 16 bytes")
+    return keys
+
+
+def _database_url(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ValueError("must start with sqlite:/// or postgresql://")
+    return value
+
+
+def _csv_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # Marketing Cloud
+    Setting(
+        "SFMC_AUTH_URL",
+        _url,
+        _REQUIRED,
+        "Auth base URL of the installed package, e.g. https://mcXXXX.auth.marketingcloudapis.com",
+    ),
+    Setting("SFMC_CLIENT_ID", _text, _REQUIRED, "Client ID of the API integration package"),
+    Setting(
+        "SFMC_CLIENT_SECRET",
+        _text,
+        _REQUIRED,
+        "Client secret of the API integration package",
+        secret=True,
+    ),
+    Setting(
+        "SFMC_ACCOUNT_ID",
+        _optional_mid,
+        None,
+        "MID of the business unit tokens act in (account_id); empty = the package's default",
+    ),
+    Setting(
+        "SFMC_SOAP_URL",
+        _optional_url,
+        None,
+        "SOAP endpoint; empty = soap_instance_url from the token response + Service.asmx",
+    ),
+    Setting(
+        "SFMC_TIMEOUT",
+        _positive_float,
+        5.0,
+        "Seconds to wait for Marketing Cloud on each HTTP call (connect and read)",
+    ),
+    Setting(
+        "SFMC_ALL_SUBSCRIBERS_LIST_ID",
+        _optional_text,
+        None,
+        "ListID of All Subscribers; with it an 'all email' unsubscribe is still tracked against "
+        "the job, without it Marketing Cloud master-unsubscribes without an UnsubEvent",
+    ),
+    # Journal and delivery
+    Setting(
+        "DATABASE_URL",
+        _database_url,
+        None,
+        "Journal database: empty = SQLite file instance/journal.sqlite3; "
+        "sqlite:///PATH or postgresql://user@host/db",
+    ),
+    Setting(
+        "INLINE_DELIVERY_BUDGET",
+        _positive_float,
+        1.5,
+        "Seconds a POST may spend delivering inline before the worker takes over",
+    ),
+    Setting(
+        "DELIVERY_BATCH_SIZE",
+        _positive_int,
+        50,
+        "LogUnsubEvent requests per Execute call (Marketing Cloud's soft limit is 50)",
+    ),
+    Setting(
+        "DELIVERY_MAX_ATTEMPTS",
+        _positive_int,
+        30,
+        "Attempts before an entry that keeps failing becomes dead",
+    ),
+    Setting(
+        "DELIVERY_MAX_AGE_HOURS",
+        _positive_float,
+        36.0,
+        "Age after which an entry that keeps failing becomes dead (well inside Gmail's 48 hours)",
+    ),
+    Setting(
+        "WORKER_POLL_SECONDS",
+        _positive_float,
+        2.0,
+        "How often `journal deliver --forever` looks for due entries",
+    ),
+    # Links
+    Setting(
+        "LINK_SIGNING_KEYS",
+        _signing_keys,
+        _REQUIRED,
+        "Comma-separated HS256 secrets (>= 16 bytes each); the first signs, all verify (rotation)",
+        secret=True,
+    ),
+    Setting(
+        "PUBLIC_BASE_URL",
+        _optional_url,
+        None,
+        "Base URL the links point at, e.g. https://prefs.example.com (mint-link)",
+    ),
+    # Pages
+    Setting(
+        "TEMPLATE_DIR",
+        _optional_text,
+        None,
+        "Folder whose templates take precedence over the built-in ones",
+    ),
+    Setting("BRAND_NAME", _text, "Example Newsletters", "Sender name shown on every page"),
+    Setting("BRAND_LOGO_URL", _optional_text, None, "Logo URL (served by you; no referrer sent)"),
+    Setting("BRAND_PRIMARY_COLOR", _text, "#0b5cad", "Button and link colour (keep 4.5:1 on white)"),
+    Setting("BRAND_PRIVACY_URL", _optional_url, None, "Link to the privacy notice"),
+    Setting("BRAND_CONTACT_URL", _optional_text, None, "Contact link (URL or mailto:)"),
+    Setting(
+        "UNSUB_REASONS",
+        _csv_list,
+        ("too_many", "not_relevant", "never_signed_up", "other"),
+        "Reason codes offered on the form, in order (too_many, not_relevant, never_signed_up, "
+        "no_longer_interested, other)",
+    ),
+    Setting("DEFAULT_LOCALE", _text, "en", "Language when neither the link nor the browser says"),
+    # Operations
+    Setting(
+        "TRUSTED_PROXIES",
+        _non_negative_int,
+        0,
+        "How many reverse proxies in front set X-Forwarded-* (0 = trust none)",
+    ),
+    Setting("METRICS_TOKEN", _optional_text, None, "Bearer token for /metrics", secret=True),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        _text,
+        "memory://",
+        "Flask-Limiter storage: memory:// per process, redis://host:6379 shared by machines",
+    ),
+    Setting("RATELIMIT_POST", _text, "20 per minute", "Per-IP limit on POSTs"),
+    Setting(
+        "READY_MAX_PENDING_AGE",
+        _positive_float,
+        900.0,
+        "Seconds the oldest pending entry may wait before /readyz reports not ready",
+    ),
+    Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    Setting(
+        "MAX_BODY_BYTES",
+        _positive_int,
+        16384,
+        "Largest request body accepted (413 above)",
+    ),
+    Setting(
+        "SECURE_HSTS",
+        _bool,
+        True,
+        "Send Strict-Transport-Security on HTTPS responses",
+    ),
+)
+
+
+def load_config(environ: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Parse every setting from ``environ`` (default: the process environment).
+
+    Values that are not strings (tests pass Python values) are taken as they are. All problems are
+    collected first so that a misconfigured deployment learns everything in one start.
+    """
+    source = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = source.get(setting.name)
+        if raw is None or (isinstance(raw, str) and not raw.strip() and setting.required):
+            if setting.required:
+                problems.append(f"{setting.name} is not set ({setting.help})")
+            else:
+                values[setting.name] = setting.default
+            continue
+        if not isinstance(raw, str):
+            values[setting.name] = raw
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{setting.name} is invalid: {exc}")
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
+def redacted(values: Mapping[str, Any]) -> dict[str, str]:
+    """The effective configuration as text, each secret replaced so it can be printed or logged."""
+    shown: dict[str, str] = {}
+    for setting in SETTINGS:
+        value = values.get(setting.name)
+        if setting.secret and value:
+            shown[setting.name] = "<redacted>"
+        elif isinstance(value, tuple):
+            shown[setting.name] = ",".join(value)
+        else:
+            shown[setting.name] = "" if value is None else str(value)
+    return shown
