@@ -1,7 +1,69 @@
-"""Placeholder: filled in by the issue that owns this package."""
+"""Marketing Cloud SOAP client (LogUnsubEvent): see docs/sfmc-client.md and docs/architecture.md.
 
-from flask import Flask
+Knows nothing of Flask except ``init_app`` and ``cli``: the client is built from a settings mapping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .auth import SfmcObserver
+from .client import PingResult, SfmcClient
+from .errors import (
+    SfmcAuthError,
+    SfmcConfigError,
+    SfmcError,
+    SfmcProtocolError,
+    SfmcRequestError,
+    SfmcTransientError,
+)
+from .models import (
+    MAX_REQUESTS_PER_CALL,
+    ExecuteResult,
+    LogUnsubEvent,
+    OutcomeKind,
+    SoapFault,
+    UnsubOutcome,
+)
+
+__all__ = [
+    "MAX_REQUESTS_PER_CALL",
+    "ExecuteResult",
+    "LogUnsubEvent",
+    "OutcomeKind",
+    "PingResult",
+    "SfmcAuthError",
+    "SfmcClient",
+    "SfmcConfigError",
+    "SfmcError",
+    "SfmcObserver",
+    "SfmcProtocolError",
+    "SfmcRequestError",
+    "SfmcTransientError",
+    "SoapFault",
+    "UnsubOutcome",
+    "get_client",
+    "init_app",
+]
+
+EXTENSION_KEY = "sfmc_client"
 
 
-def init_app(app: Flask) -> None:
-    """Register this package with the app."""
+def init_app(app: Any) -> None:
+    """Create the app's one client (no network until its first call) and register ``flask sfmc``."""
+    from .cli import sfmc_cli
+
+    app.extensions[EXTENSION_KEY] = SfmcClient.from_config(app.config)
+    app.cli.add_command(sfmc_cli)
+
+
+def get_client(app: Any = None) -> SfmcClient:
+    """The client of ``app`` (default: the current Flask app), created on first use if missing."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app._get_current_object()
+    client = app.extensions.get(EXTENSION_KEY)
+    if client is None:
+        client = app.extensions.setdefault(EXTENSION_KEY, SfmcClient.from_config(app.config))
+    return client

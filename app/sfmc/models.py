@@ -45,6 +45,11 @@ class UnsubOutcome:
     error_code: int | None = None
     meaning: str | None = None  # our plain-language reading of the error code, for logs and ops
 
+    @property
+    def unsubscribed(self) -> bool:
+        """True when the person is unsubscribed now (delivered, or already was)."""
+        return self.kind in (OutcomeKind.DELIVERED, OutcomeKind.ALREADY)
+
 
 @dataclass(frozen=True)
 class ExecuteResult:
