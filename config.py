@@ -206,6 +206,24 @@ SETTINGS: tuple[Setting, ...] = (
         2.0,
         "How often `journal deliver --forever` looks for due entries",
     ),
+    Setting(
+        "DELIVERY_LEASE_SECONDS",
+        _positive_float,
+        120.0,
+        "How long a worker's claim on a batch lasts; claims of a killed worker become due again after it",
+    ),
+    Setting(
+        "DELIVERY_BACKOFF_BASE_SECONDS",
+        _positive_float,
+        10.0,
+        "First retry delay after a transient failure; doubles per attempt, with jitter",
+    ),
+    Setting(
+        "DELIVERY_BACKOFF_MAX_SECONDS",
+        _positive_float,
+        3600.0,
+        "Longest retry delay between two attempts of one entry",
+    ),
     # Links
     Setting(
         "LINK_SIGNING_KEYS",

@@ -1,7 +1,54 @@
-"""Placeholder: filled in by the issue that owns this package."""
+"""The unsubscribe journal (a transactional outbox): record first, then deliver to Marketing Cloud.
 
-from flask import Flask
+``init_app`` opens the journal named by ``DATABASE_URL`` (migrating its schema), builds the ``Delivery``
+that sends entries, and registers ``flask journal …``. See docs/journal.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app
+
+from .delivery import Delivery, DeliverySettings
+from .models import JournalEntry
+from .store import Journal, JournalError, open_journal
+
+__all__ = ["Journal", "JournalError", "deliver_inline", "get_journal", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Register this package with the app."""
+    """Open (and migrate) the journal, attach its delivery, register the CLI group."""
+    from .cli import journal_cli
+
+    journal = open_journal(app.config.get("DATABASE_URL"), app.instance_path)
+    app.extensions["journal"] = journal
+    app.extensions["journal_delivery"] = Delivery(
+        journal, lambda: _sfmc_client(app), DeliverySettings.from_config(app.config)
+    )
+    app.cli.add_command(journal_cli)
+
+
+def _sfmc_client(app: Flask) -> Any:
+    """The app's Marketing Cloud client (one token cache per process), made on first use."""
+    from app.sfmc import get_client
+
+    return get_client(app)
+
+
+def get_journal() -> Journal:
+    """The current app's journal."""
+    return current_app.extensions["journal"]
+
+
+def get_delivery() -> Delivery:
+    """The current app's delivery (worker and inline attempts)."""
+    return current_app.extensions["journal_delivery"]
+
+
+def deliver_inline(entry_id: int) -> JournalEntry:
+    """One delivery attempt for ``entry_id`` within INLINE_DELIVERY_BUDGET; the entry as it stands after.
+
+    Never raises for Marketing Cloud problems: the entry then stays pending and the worker delivers it.
+    """
+    return get_delivery().deliver_inline(entry_id)

@@ -75,3 +75,30 @@ class JournalEntry:
     error_code: int | None
     sfmc_request_id: str | None
     sfmc_status_message: str | None
+    duplicates: int = (
+        0  # attempts that may have reached Marketing Cloud unanswered: a retry may repeat the event
+    )
+    claimed_by: str | None = None  # the claim (worker or inline attempt) currently delivering this entry
+    claimed_until: datetime | None = None  # the claim's lease: after it, the entry is due again
+    finished_at: datetime | None = None  # when the entry left pending
+    purged_at: datetime | None = None  # when `journal purge` dropped its personal data
+
+
+#: English labels of the reason codes, as Marketing Cloud's reports show them (``Reason`` parameter).
+REASON_LABELS: dict[str, str] = {
+    "too_many": "Too many emails",
+    "not_relevant": "Content not relevant",
+    "never_signed_up": "Never signed up",
+    "no_longer_interested": "No longer interested",
+    "other": "Other",
+}
+
+
+def mask_email(email: str | None) -> str:
+    """``jane@example.com`` -> ``j•••@example.com``: enough for a person to recognise, not to harvest."""
+    if not email:
+        return ""
+    local, at, domain = email.partition("@")
+    if not at:
+        return "•••"
+    return f"{local[:1]}•••@{domain}"

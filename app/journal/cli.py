@@ -1,0 +1,339 @@
+"""`flask journal …`: deliver, import, status, retry-dead, export, purge.
+
+Nothing here prints a full email address except `export`, which is the audit trail an operator asks for
+on purpose (see docs/journal.md); logs mask them everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .models import REASON_LABELS, JournalEntry, Scope, Source, UnsubscribeRequest
+from .worker import run_forever, run_once, stop_on_signals
+
+journal_cli = AppGroup("journal", help="The unsubscribe journal: deliver, import, inspect, maintain.")
+
+IMPORT_COLUMNS = (
+    "subscriber_key",
+    "subscriber_id",
+    "email",
+    "job_id",
+    "list_id",
+    "batch_id",
+    "mid",
+    "scope",
+    "reason",
+)
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MAX_FIELD_CHARS = 254  # an email address's limit; no identifier we send is longer
+MAX_REASON_CHARS = 500
+
+EXPORT_COLUMNS = (
+    "id",
+    "state",
+    "attempts",
+    "duplicates",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "next_attempt_at",
+    "subscriber_key",
+    "subscriber_id",
+    "email",
+    "job_id",
+    "list_id",
+    "batch_id",
+    "mid",
+    "scope",
+    "reason_code",
+    "reason_text",
+    "language",
+    "source",
+    "last_error",
+    "error_code",
+    "sfmc_request_id",
+    "sfmc_status_message",
+    "purged_at",
+)
+
+
+def _journal() -> Any:
+    return current_app.extensions["journal"]
+
+
+def _delivery() -> Any:
+    return current_app.extensions["journal_delivery"]
+
+
+# -- deliver -------------------------------------------------------------------------------------------
+
+
+@journal_cli.command("deliver")
+@click.option(
+    "--forever", is_flag=True, help="Keep delivering every WORKER_POLL_SECONDS until SIGTERM/SIGINT."
+)
+def deliver_command(forever: bool) -> None:
+    """Send due entries to Marketing Cloud in batches (once, or --forever)."""
+    delivery = _delivery()
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        if forever:
+            click.echo(
+                f"journal worker delivering every {delivery.settings.poll_seconds:g} s; SIGTERM stops it"
+            )
+            report = run_forever(delivery, stop=stop, on_drain=lambda r: click.echo(_report_line(r)))
+        else:
+            report = run_once(delivery, stop=stop)
+    click.echo(f"delivered: {_report_line(report)}")
+
+
+def _report_line(report: Any) -> str:
+    outcomes = ", ".join(f"{key} {n}" for key, n in sorted(report.outcomes.items())) or "nothing sent"
+    failed = f", {report.failed_calls} failed call(s)" if report.failed_calls else ""
+    buried = f", {report.buried} abandoned entr(ies) now dead" if report.buried else ""
+    return f"{report.calls} call(s), {report.sent} entries: {outcomes}{failed}{buried}"
+
+
+# -- import --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int
+    message: str
+
+
+def parse_import(stream: IO[str]) -> tuple[list[tuple[int, UnsubscribeRequest]], list[ImportProblem]]:
+    """Read an import CSV: the requests of good rows (with their line numbers) and one problem per bad row.
+
+    The header must name exactly the import columns (any order). Any value may be empty, but each row
+    needs someone to unsubscribe (subscriber_key, subscriber_id or email).
+    """
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [ImportProblem(1, "the file is empty; expected a header row")]
+    except csv.Error as exc:
+        return [], [ImportProblem(1, f"unreadable header: {exc}")]
+    names = [name.strip().lower() for name in header]
+    if sorted(names) != sorted(IMPORT_COLUMNS):
+        return [], [ImportProblem(1, f"the header must be {','.join(IMPORT_COLUMNS)}")]
+    good: list[tuple[int, UnsubscribeRequest]] = []
+    problems: list[ImportProblem] = []
+    line = reader.line_num
+    while True:
+        start = line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(ImportProblem(start, f"unreadable row: {exc}"))
+            line = reader.line_num
+            continue
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are not rows
+        if len(row) != len(names):
+            problems.append(ImportProblem(start, f"expected {len(names)} values, found {len(row)}"))
+            continue
+        values = {name: cell.strip() for name, cell in zip(names, row, strict=True)}
+        try:
+            good.append((start, _import_request(values)))
+        except ValueError as exc:
+            problems.append(ImportProblem(start, str(exc)))
+    return good, problems
+
+
+def _import_request(values: dict[str, str]) -> UnsubscribeRequest:
+    for name, value in values.items():
+        limit = MAX_REASON_CHARS if name == "reason" else MAX_FIELD_CHARS
+        if len(value) > limit:
+            raise ValueError(f"{name} is longer than {limit} characters")
+    if not (values["subscriber_key"] or values["subscriber_id"] or values["email"]):
+        raise ValueError("needs a subscriber_key, subscriber_id or email")
+    for name in ("subscriber_id", "job_id", "list_id", "batch_id", "mid"):
+        if values[name] and not _DIGITS.fullmatch(values[name]):
+            raise ValueError(f"{name} must be a number")
+    if values["email"] and not _EMAIL.fullmatch(values["email"]):
+        raise ValueError("email is not an email address")
+    scope_text = values["scope"].lower() or "list"
+    if scope_text not in ("list", "all"):
+        raise ValueError("scope must be list or all")
+    reason = values["reason"]
+    if not reason:
+        reason_code, reason_text = None, None
+    elif reason in REASON_LABELS:
+        reason_code, reason_text = reason, None
+    else:  # free text from the support desk or the legacy system
+        reason_code, reason_text = "other", reason
+    return UnsubscribeRequest(
+        subscriber_key=values["subscriber_key"] or None,
+        subscriber_id=values["subscriber_id"] or None,
+        email=values["email"] or None,
+        job_id=values["job_id"] or None,
+        list_id=values["list_id"] or None,
+        batch_id=values["batch_id"] or None,
+        mid=values["mid"] or None,
+        scope=Scope(scope_text),
+        reason_code=reason_code,
+        reason_text=reason_text,
+        source=Source.IMPORT,
+    )
+
+
+@journal_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+def import_command(file: IO[str]) -> None:
+    """Journal requests from a CSV (header: subscriber_key,subscriber_id,email,job_id,list_id,batch_id,mid,
+    scope,reason). Bad rows are reported by line and skipped; the worker delivers the rest. Exit status 1
+    when any row was skipped."""
+    journal = _journal()
+    good, problems = parse_import(file)
+    ids: set[int] = set()
+    for _line, request in good:
+        ids.add(journal.record(request).id)
+    for problem in problems:
+        click.echo(f"line {problem.line}: skipped: {problem.message}", err=True)
+    twins = len(good) - len(ids)
+    click.echo(
+        f"imported {len(good)} row(s) as {len(ids)} pending entr(ies)"
+        + (f" ({twins} already pending)" if twins else "")
+        + f"; skipped {len(problems)} bad row(s)"
+    )
+    if problems:
+        sys.exit(1)
+
+
+# -- status --------------------------------------------------------------------------------------------
+
+
+@journal_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+def status_command(as_json: bool) -> None:
+    """Entries per state, the oldest pending entry's age and possible duplicates."""
+    stats = _journal().stats()
+    if as_json:
+        click.echo(json.dumps(stats, sort_keys=True))
+        return
+    for state, count in stats["counts"].items():
+        click.echo(f"{state:<10} {count:>8}")
+    age = stats["oldest_pending_age_seconds"]
+    click.echo(f"oldest pending: {'none' if age is None else _duration(age)}")
+    click.echo(f"possible duplicates: {stats['possible_duplicates']}")
+    click.echo(f"database: {stats['database']} (schema version {stats['schema_version']})")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+# -- retry-dead ----------------------------------------------------------------------------------------
+
+
+@journal_cli.command("retry-dead")
+@click.option("--id", "entry_ids", type=int, multiple=True, help="Only this entry (repeatable).")
+def retry_dead_command(entry_ids: tuple[int, ...]) -> None:
+    """Make dead entries pending again with a fresh attempt budget (after fixing the cause)."""
+    retried, skipped = _journal().retry_dead(entry_ids=list(entry_ids) if entry_ids else None)
+    click.echo(
+        f"retrying {retried} dead entr(ies)"
+        + (f"; {skipped} skipped (purged or pending twin)" if skipped else "")
+    )
+
+
+# -- export --------------------------------------------------------------------------------------------
+
+
+@journal_cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+)
+def export_command(fmt: str, output: IO[str]) -> None:
+    """The audit trail: every entry with its full data (emails included) and delivery outcome."""
+    rows = (_export_row(entry) for entry in _journal().iter_entries())
+    if fmt == "jsonl":
+        for row in rows:
+            output.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        _write_csv(output, rows)
+
+
+def _export_row(entry: JournalEntry) -> dict[str, Any]:
+    request = entry.request
+    values: dict[str, Any] = {
+        "id": entry.id,
+        "state": str(entry.state),
+        "attempts": entry.attempts,
+        "duplicates": entry.duplicates,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+        "finished_at": entry.finished_at,
+        "next_attempt_at": entry.next_attempt_at,
+        "subscriber_key": request.subscriber_key,
+        "subscriber_id": request.subscriber_id,
+        "email": request.email,
+        "job_id": request.job_id,
+        "list_id": request.list_id,
+        "batch_id": request.batch_id,
+        "mid": request.mid,
+        "scope": str(request.scope),
+        "reason_code": request.reason_code,
+        "reason_text": request.reason_text,
+        "language": request.language,
+        "source": str(request.source),
+        "last_error": entry.last_error,
+        "error_code": entry.error_code,
+        "sfmc_request_id": entry.sfmc_request_id,
+        "sfmc_status_message": entry.sfmc_status_message,
+        "purged_at": entry.purged_at,
+    }
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}
+
+
+def _write_csv(output: IO[str], rows: Iterable[dict[str, Any]]) -> None:
+    writer = csv.writer(output)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row[column] is None else _cell(row[column]) for column in EXPORT_COLUMNS])
+
+
+def _cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe (free text comes from users)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# -- purge ---------------------------------------------------------------------------------------------
+
+
+@journal_cli.command("purge")
+@click.option("--older-than", "days", type=click.FloatRange(min=0), required=True, metavar="DAYS")
+@click.option("--include-dead", is_flag=True, help="Also purge dead entries (they were never delivered).")
+def purge_command(days: float, include_dead: bool) -> None:
+    """Drop personal data (identifiers, email, free text) of entries finished more than DAYS ago.
+
+    States, dates, job context and counts stay, so reports and `status` still add up.
+    """
+    purged = _journal().purge(older_than_days=days, include_dead=include_dead)
+    click.echo(f"purged personal data of {purged} entr(ies) finished more than {days:g} day(s) ago")
