@@ -1,0 +1,1 @@
+"""Benchmarks, the fault-injection soak and the fuzzers: run each with `python -m bench.<name>`."""

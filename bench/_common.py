@@ -1,0 +1,434 @@
+"""Shared helpers of the benchmark and soak scripts: real processes on loopback, never mocks.
+
+The scripts start the Marketing Cloud emulator (``python -m emulator``), the app under gunicorn with the
+project's ``gunicorn.conf.py``, and the journal worker (``flask --app wsgi journal deliver --forever``) as
+subprocesses, each in its own session so that a whole process group can be killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import jwt
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+EMULATOR_CLIENT_ID = "demo-client-id"
+EMULATOR_CLIENT_SECRET = "demo-client-secret"
+SIGNING_KEY = "bench-signing-key-0123456789abcdef"
+
+#: Every load generator runs from one IP: the per-IP POST limit would otherwise answer 429 to most of it.
+UNLIMITED_POSTS = "1000000 per minute"
+
+
+def free_port() -> int:
+    """A TCP port that is free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    """Poll ``url`` until it answers with any HTTP status; fail early when ``process`` has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[:4]} exited with {process.returncode} before {url} answered")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``argv`` from the project root in a new session (own process group), output to ``log_path``."""
+    log: IO[bytes] = log_path.open("ab")
+    try:
+        return subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout: float = 15.0) -> None:
+    """Send ``sig`` to the process group of ``process`` (master and every child) and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+    # Children of a killed master may linger a moment (gunicorn workers); make sure none survives.
+    if sig != signal.SIGKILL:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """A clean stop (SIGTERM) of a process group, SIGKILL when it does not stop within 15 s."""
+    if process.poll() is None:
+        kill_group(process, signal.SIGTERM)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (gunicorn's workers of a master), from /proc."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Field 4 (ppid) comes after the command name in parentheses, which may hold spaces.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of ``pid`` in KiB (VmRSS of /proc/<pid>/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+# --- the emulator -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Emulator:
+    """A running emulator process and its inspection API."""
+
+    base_url: str
+    process: subprocess.Popen
+
+    def state(self) -> dict[str, Any]:
+        response = requests.get(f"{self.base_url}/_emulator/state", timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def faults(self, **settings: Any) -> None:
+        """Replace the whole fault configuration (docs/architecture.md)."""
+        requests.post(f"{self.base_url}/_emulator/faults", json=settings, timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        stop_group(self.process)
+
+
+def start_emulator(log_path: Path, data_file: Path | None = None) -> Emulator:
+    """``python -m emulator`` on a free port, with ``data_file`` instead of the demo data when given."""
+    port = free_port()
+    argv = [PYTHON, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port)]
+    if data_file is not None:
+        argv += ["--data", str(data_file)]
+    process = spawn(argv, log_path)
+    base_url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base_url}/_emulator/faults", process=process, timeout=60)
+    return Emulator(base_url=base_url, process=process)
+
+
+# --- data: subscriptions the emulator knows, and signed links to them -----------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One person on one list who was sent one job: a distinct, valid unsubscribe target."""
+
+    subscriber_id: str
+    subscriber_key: str
+    email: str
+    list_id: str
+    job_id: str
+    batch_id: str
+
+
+BENCH_MID = 7000001
+BENCH_LIST_ID = "8000001"
+BENCH_ALL_SUBSCRIBERS_LIST_ID = "8000000"
+
+
+def generate_subscriptions(count: int, jobs: int = 20) -> list[Subscription]:
+    """``count`` distinct subscribers on one publication list, each sent one of ``jobs`` jobs."""
+    return [
+        Subscription(
+            subscriber_id=str(100000 + index),
+            subscriber_key=f"bench-{index:06d}",
+            email=f"bench{index:06d}@example.com",
+            list_id=BENCH_LIST_ID,
+            job_id=str(900000 + index % jobs),
+            batch_id=str(1 + (index // jobs) % 5),
+        )
+        for index in range(count)
+    ]
+
+
+def write_emulator_data(path: Path, subscriptions: list[Subscription]) -> Path:
+    """Write an emulator data file (the format of emulator/data/demo.json) holding ``subscriptions``."""
+    jobs: dict[str, set[str]] = {}
+    for sub in subscriptions:
+        jobs.setdefault(sub.job_id, set()).add(sub.batch_id)
+    data = {
+        "account": {"subscriber_key_permission": True},
+        "business_units": [{"mid": BENCH_MID, "name": "Bench Unit", "parent_mid": None}],
+        "subscribers": [
+            {
+                "id": int(sub.subscriber_id),
+                "key": sub.subscriber_key,
+                "email": sub.email,
+                "status": "Active",
+                "mid": BENCH_MID,
+            }
+            for sub in subscriptions
+        ],
+        "lists": [
+            {
+                "id": int(BENCH_ALL_SUBSCRIBERS_LIST_ID),
+                "name": "All Subscribers",
+                "type": "all_subscribers",
+                "mid": BENCH_MID,
+            },
+            {
+                "id": int(BENCH_LIST_ID),
+                "name": "Bench Newsletter",
+                "type": "publication",
+                "mid": BENCH_MID,
+                "members": {sub.subscriber_id: "Active" for sub in subscriptions},
+            },
+        ],
+        "jobs": [
+            {
+                "id": int(job_id),
+                "name": f"Bench job {job_id}",
+                "list_id": int(BENCH_LIST_ID),
+                "mid": BENCH_MID,
+                "batches": sorted(int(b) for b in batches),
+            }
+            for job_id, batches in sorted(jobs.items())
+        ],
+        "sends": [
+            {
+                "subscriber_id": int(sub.subscriber_id),
+                "job_id": int(sub.job_id),
+                "batch_id": int(sub.batch_id),
+                "time": "2026-11-01T09:00:00Z",
+            }
+            for sub in subscriptions
+        ],
+    }
+    path.write_text(json.dumps(data))
+    return path
+
+
+def mint_token(sub: Subscription, key: str = SIGNING_KEY, locale: str = "en") -> str:
+    """A signed link token as docs/ampscript.md mints it (HS256, claims of issue 4)."""
+    claims = {
+        "v": 1,
+        "sk": sub.subscriber_key,
+        "sid": sub.subscriber_id,
+        "j": sub.job_id,
+        "l": sub.list_id,
+        "b": sub.batch_id,
+        "loc": locale,
+    }
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+# --- the app, the worker and the journal ---------------------------------------------------------------
+
+
+def app_env(emulator: Emulator, database_url: str, **overrides: str) -> dict[str, str]:
+    """Environment of an app or worker process talking to ``emulator``, journaling into ``database_url``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SFMC_", "GUNICORN_", "WEB_CONCURRENCY", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "SFMC_AUTH_URL": emulator.base_url,
+            "SFMC_CLIENT_ID": EMULATOR_CLIENT_ID,
+            "SFMC_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
+            "LINK_SIGNING_KEYS": SIGNING_KEY,
+            "DATABASE_URL": database_url,
+            "SFMC_ACCOUNT_ID": str(BENCH_MID),
+            "PUBLIC_BASE_URL": "http://127.0.0.1",
+            "RATELIMIT_POST": UNLIMITED_POSTS,
+            "SECURE_HSTS": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def start_gunicorn(app_spec: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """gunicorn with the project's gunicorn.conf.py serving ``app_spec`` on 127.0.0.1:``port``."""
+    argv = [
+        str(BIN / "gunicorn"),
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        app_spec,
+    ]
+    process = spawn(argv, log_path, env)
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process, timeout=60)
+    return process
+
+
+def gunicorn_workers(
+    master: subprocess.Popen, expected: int | None = None, timeout: float = 20.0
+) -> list[int]:
+    """PIDs of the workers of a gunicorn master (waits until ``expected`` of them run)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = children(master.pid)
+        if pids and (expected is None or len(pids) >= expected or time.monotonic() > deadline):
+            return pids
+        if time.monotonic() > deadline:
+            raise RuntimeError("gunicorn started no worker")
+        time.sleep(0.2)
+
+
+def flask_cli(env: dict[str, str], *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """Run ``flask --app wsgi ARGS`` in the project root and return its completed process."""
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def journal_status(env: dict[str, str]) -> dict[str, Any]:
+    """``flask journal status --json``: entries per state and the oldest pending age."""
+    done = flask_cli(env, "journal", "status", "--json")
+    if done.returncode != 0:
+        raise RuntimeError(f"journal status failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)
+
+
+def state_counts(status: dict[str, Any]) -> dict[str, int]:
+    """The per-state counts of a ``journal status --json`` answer."""
+    counts = status.get("counts", status.get("states", status))
+    return {str(k): int(v) for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """``flask --app wsgi journal deliver --forever`` in its own process group."""
+    return spawn([str(BIN / "flask"), "--app", "wsgi", "journal", "deliver", "--forever"], log_path, env)
+
+
+@contextmanager
+def processes() -> Iterator[list[subprocess.Popen]]:
+    """A list to register started process groups in; every one is stopped on the way out."""
+    started: list[subprocess.Popen] = []
+    try:
+        yield started
+    finally:
+        for process in reversed(started):
+            stop_group(process)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------------
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str | None = None) -> Iterator[str]:
+    """A new, empty database on the server at TEST_DATABASE_URL (or the local default), dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    server_url = server_url or os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = server_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- reading pages -------------------------------------------------------------------------------------
+
+
+def form_fields(html: str, scope: str = "list") -> list[tuple[str, str]]:
+    """The fields a person submits on the landing page: defaults, the ``scope`` choice, no reason.
+
+    Read from the page itself (lxml.html) so that the benchmarks post exactly what a browser would.
+    """
+    import lxml.html
+
+    document = lxml.html.fromstring(html)
+    forms = [form for form in document.forms if (form.method or "GET").upper() == "POST"]
+    if not forms:
+        raise RuntimeError("the landing page has no POST form")
+    form = forms[0]
+    fields: list[tuple[str, str]] = []
+    radios: dict[str, list[str]] = {}
+    for element in form.inputs:
+        name = element.get("name")
+        if not name:
+            continue
+        kind = (element.get("type") or "text").lower()
+        if kind == "radio":
+            radios.setdefault(name, []).append(element.get("value") or "")
+            continue
+        if kind in ("submit", "button", "checkbox", "image", "reset", "file"):
+            continue
+        if element.tag in ("select", "textarea"):
+            continue
+        fields.append((name, element.get("value") or ""))
+    for name, values in radios.items():
+        wanted = [value for value in values if value == scope]
+        if name == "scope" or wanted:
+            fields.append((name, wanted[0] if wanted else values[0]))
+    return fields
+
+
+def percentile(values: Iterable[float], fraction: float) -> float:
+    """The ``fraction`` percentile (nearest rank) of ``values``; 0.0 for none."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]

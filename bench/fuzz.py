@@ -1,0 +1,695 @@
+"""Fuzzers: hostile links, forms and headers against the app; hostile Marketing Cloud answers to the parser.
+
+    .venv/bin/python -m bench.fuzz [--cases 3000] [--seed N]
+
+1. The Marketing Cloud response parser (``app.sfmc.response.parse_response``) gets random and mutated
+   Execute answers and faults, and the classic attacks: XXE (file and network), billion laughs, quadratic
+   blow-up, deep nesting, huge bodies, DOCTYPEs in UTF-16. Allowed: a parsed result, a fault, or an
+   ``SfmcError``. Anything else (another exception, a second or more of CPU, a file's content or a network
+   hit leaking through an entity) counts as a crash.
+2. The app (Flask test client, a real emulator over loopback, a real SQLite journal) gets random and
+   mutated link tokens — including correctly signed tokens with claims of every odd type — random form
+   fields, methods, bodies and headers. Any 5xx or exception counts as a server error; a GET, HEAD or
+   OPTIONS must never log an UnsubEvent.
+
+Prints the cases tried and the crash / server-error counts last; exits 1 on any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import hmac
+import http.server
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from lxml import etree
+
+from bench import _common as common
+
+PARTNER = "http://exacttarget.com/wsdl/partnerAPI"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SLOW_CASE_SECONDS = 1.0
+
+# --- Marketing Cloud answers ----------------------------------------------------------------------------
+
+
+def execute_response(results: list[tuple[str, str, str | None]], overall: str = "OK") -> bytes:
+    """A well-formed Execute answer with (StatusCode, StatusMessage, ErrorCode) per request."""
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+    etree.SubElement(envelope, f"{{{SOAP_ENV}}}Header")
+    body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+    message = etree.SubElement(body, f"{{{PARTNER}}}ExecuteResponseMsg", nsmap={None: PARTNER})
+    etree.SubElement(message, f"{{{PARTNER}}}OverallStatus").text = overall
+    etree.SubElement(message, f"{{{PARTNER}}}RequestID").text = "8c1f5a2e-0000-4000-8000-000000000000"
+    for status, text, code in results:
+        result = etree.SubElement(message, f"{{{PARTNER}}}Results")
+        etree.SubElement(result, f"{{{PARTNER}}}StatusCode").text = status
+        etree.SubElement(result, f"{{{PARTNER}}}StatusMessage").text = text
+        if code is not None:
+            etree.SubElement(result, f"{{{PARTNER}}}ErrorCode").text = code
+    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+
+def fault_response(faultcode: str, faultstring: str, api_code: str | None = None) -> bytes:
+    """A SOAP fault as Marketing Cloud sends it with HTTP 500."""
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+    body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+    fault = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(fault, "faultcode").text = faultcode
+    etree.SubElement(fault, "faultstring").text = faultstring
+    if api_code is not None:
+        detail = etree.SubElement(fault, "detail")
+        apifault = etree.SubElement(detail, "{urn:fault.partner.exacttarget.com}apifault")
+        etree.SubElement(apifault, "{urn:fault.partner.exacttarget.com}Code").text = api_code
+        etree.SubElement(apifault, "{urn:fault.partner.exacttarget.com}Message").text = faultstring
+    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+
+SEED_BODIES: list[bytes] = [
+    execute_response([("OK", "Event posted", None)]),
+    execute_response(
+        [("OK", "Event posted", None), ("Error", "Subscriber is already unsubscribed", "401")], "Has Errors"
+    ),
+    execute_response([("Error", "OnMasterUnsubscribeList", "12012")] * 3, "Error"),
+    execute_response([("OK", "Event posted", None)] * 50),
+    fault_response("q0:Security", "Token Expired"),
+    fault_response("soap:Server", "Rate Limited", "17"),
+    fault_response("soap:Server", "Unplanned Outage", "2"),
+    fault_response("soap:Client", "Server did not recognize the value of HTTP Header SOAPAction: X."),
+]
+
+
+def attack_bodies(secret_file: Path, canary_url: str) -> list[tuple[str, bytes]]:
+    """The well-known XML attacks, each a name and a body; none may expand, fetch or take long."""
+    laughs = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{"".join(f"&lol{i - 1};" for _ in range(10))}">' for i in range(1, 10)
+    ]
+    envelope_with = (
+        '<soap:Envelope xmlns:soap="{env}"><soap:Body><ExecuteResponseMsg xmlns="{p}">'
+        "<OverallStatus>{status}</OverallStatus></ExecuteResponseMsg></soap:Body></soap:Envelope>"
+    )
+
+    def with_doctype(subset: str, status: str) -> bytes:
+        return (
+            f'<?xml version="1.0"?>\n<!DOCTYPE soap:Envelope [{subset}]>\n'
+            + envelope_with.format(env=SOAP_ENV, p=PARTNER, status=status)
+        ).encode()
+
+    big_entity = '<!ENTITY big "' + "x" * 50_000 + '">'
+    deep = 200_000
+    bodies = [
+        ("xxe file", with_doctype(f'<!ENTITY xxe SYSTEM "file://{secret_file}">', "&xxe;")),
+        ("xxe network", with_doctype(f'<!ENTITY xxe SYSTEM "{canary_url}/xxe">', "&xxe;")),
+        ("xxe parameter entity", with_doctype(f'<!ENTITY % p SYSTEM "{canary_url}/dtd"> %p;', "OK")),
+        ("external dtd", f'<!DOCTYPE x SYSTEM "{canary_url}/ext.dtd"><x/>'.encode()),
+        ("billion laughs", with_doctype("".join(laughs), "&lol9;")),
+        ("quadratic blow-up", with_doctype(big_entity, "&big;" * 5000)),
+        ("deep nesting", b"<a>" * deep + b"</a>" * deep),
+        (
+            "deep nesting inside the envelope",
+            envelope_with.format(
+                env=SOAP_ENV, p=PARTNER, status="<x>" * 5000 + "OK" + "</x>" * 5000
+            ).encode(),
+        ),
+        ("huge body", execute_response([("OK", "x" * 1000, None)] * 3000)),
+        ("huge text node", execute_response([("OK", "y" * 5_000_000, None)])),
+        (
+            "utf-16 doctype",
+            with_doctype(f'<!ENTITY xxe SYSTEM "file://{secret_file}">', "&xxe;")
+            .decode()
+            .replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
+            .encode("utf-16"),
+        ),
+        (
+            "utf-16 billion laughs",
+            with_doctype("".join(laughs), "&lol9;")
+            .decode()
+            .replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
+            .encode("utf-16"),
+        ),
+        (
+            "xinclude",
+            envelope_with.format(
+                env=SOAP_ENV,
+                p=PARTNER,
+                status=f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://{secret_file}"/>',
+            ).encode(),
+        ),
+        ("processing instruction", b'<?xml-stylesheet href="http://127.0.0.1:1/x"?>' + SEED_BODIES[0][38:]),
+        ("nul bytes", SEED_BODIES[0].replace(b"Event", b"Ev\x00ent")),
+        ("empty", b""),
+        ("whitespace", b"   \r\n "),
+        ("html 502", b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"),
+    ]
+    return bodies
+
+
+_TAGS = [
+    b"OverallStatus",
+    b"Results",
+    b"StatusCode",
+    b"ErrorCode",
+    b"Envelope",
+    b"Body",
+    b"Fault",
+    b"faultstring",
+    b"RequestID",
+    b"ExecuteResponseMsg",
+    b"detail",
+    b"apifault",
+    b"Code",
+]
+_INSERTS = [
+    b"<",
+    b">",
+    b"&",
+    b"&amp;",
+    b"&#0;",
+    b"&#x110000;",
+    b"]]>",
+    b"<![CDATA[",
+    b"<!--",
+    b"-->",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+    b'"',
+    b"'",
+    b'xmlns="urn:x"',
+    b"9" * 5000,
+    b"-1",
+    b"12012",
+    b"401",
+    b"<Results/>",
+    b"<Results><StatusCode>OK</StatusCode></Results>",
+    b"<!DOCTYPE x>",
+    b"&lol;",
+]
+
+
+def mutate_body(rng: random.Random, body: bytes) -> bytes:
+    """One to four random edits of a body: flips, inserts, deletions, tag swaps, truncation, duplication."""
+    data = bytearray(body)
+    for _ in range(rng.randint(1, 4)):
+        if not data:
+            data.extend(rng.choice(_INSERTS))
+            continue
+        position = rng.randrange(len(data))
+        choice = rng.randrange(8)
+        if choice == 0:
+            data[position] = rng.randrange(256)
+        elif choice == 1:
+            data[position:position] = rng.choice(_INSERTS)
+        elif choice == 2:
+            del data[position : position + rng.randint(1, 40)]
+        elif choice == 3:
+            data = data[: rng.randrange(len(data) + 1)]
+        elif choice == 4:
+            old, new = rng.sample(_TAGS, 2)
+            data = bytearray(bytes(data).replace(old, new, rng.randint(1, 3)))
+        elif choice == 5:
+            start = rng.randrange(len(data))
+            chunk = data[start : start + rng.randint(1, 200)]
+            data[position:position] = chunk * rng.randint(1, 20)
+        elif choice == 6:
+            data = bytearray(bytes(data).replace(b"soap:", rng.choice([b"", b"s:", b"SOAP-ENV:", b"x:"]), 2))
+        else:
+            data = bytearray(
+                bytes(data).replace(b"OK", rng.choice([b"", b"ok", b"Error", b"\xe2\x80\x8bOK"]), 1)
+            )
+    return bytes(data)
+
+
+def random_response_case(rng: random.Random) -> tuple[bytes, int, str | None, int | None]:
+    """A body, HTTP status, content type and expected result count, for one parser case."""
+    if rng.random() < 0.1:
+        body = bytes(rng.randrange(256) for _ in range(rng.randrange(200)))
+    else:
+        body = mutate_body(rng, rng.choice(SEED_BODIES))
+    status = rng.choice([200, 200, 200, 500, 500, 502, 429, 404, 0, 999])
+    content_type = rng.choice(
+        ["text/xml; charset=utf-8", None, "text/html", "application/soap+xml", "x/\x00"]
+    )
+    expected = rng.choice([None, 1, 2, 3, 50, 0])
+    return body, status, content_type, expected
+
+
+@dataclass
+class Tally:
+    """Cases tried and what went wrong, by kind."""
+
+    cases: int = 0
+    crashes: list[str] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)
+    slowest: float = 0.0
+
+    def crash(self, text: str) -> None:
+        self.crashes.append(text[:300])
+
+
+class Canary:
+    """A loopback HTTP server that counts every hit: an XXE or DTD fetch would show up here."""
+
+    def __init__(self) -> None:
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"CANARY-NETWORK-CONTENT")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+SECRET_MARKER = "FILE-CONTENT-MUST-NOT-LEAK-5f3a"
+
+
+def check_parse(
+    body: bytes, status: int, content_type: str | None, expected: int | None, tally: Tally
+) -> None:
+    """One parser case: a result, a fault or an ``SfmcError`` — nothing else, quickly, leaking nothing."""
+    from app.sfmc.errors import SfmcError
+    from app.sfmc.models import ExecuteResult, SoapFault
+    from app.sfmc.response import parse_response
+
+    tally.cases += 1
+    started = time.perf_counter()
+    try:
+        result = parse_response(body, http_status=status, content_type=content_type, expected=expected)
+    except SfmcError as exc:
+        tally.outcomes[type(exc).__name__] += 1
+        text = str(exc)
+        if SECRET_MARKER in text or "CANARY-NETWORK" in text:
+            tally.crash(f"entity content leaked into an error: {body[:80]!r}")
+    except Exception as exc:
+        tally.crash(f"{type(exc).__name__}: {exc} for body {body[:120]!r} (HTTP {status})")
+    else:
+        if not isinstance(result, ExecuteResult | SoapFault):
+            tally.crash(f"parse_response returned {type(result).__name__}")
+        tally.outcomes[type(result).__name__] += 1
+        if SECRET_MARKER in repr(result) or "CANARY-NETWORK" in repr(result):
+            tally.crash(f"entity content leaked into the result: {body[:80]!r}")
+    elapsed = time.perf_counter() - started
+    tally.slowest = max(tally.slowest, elapsed)
+    if elapsed > SLOW_CASE_SECONDS:
+        tally.crash(f"{elapsed:.1f} s for one body of {len(body)} bytes: {body[:80]!r}")
+
+
+@contextlib.contextmanager
+def attack_environment() -> Iterator[tuple[Path, Canary]]:
+    """A local file holding a marker (for XXE) and a canary HTTP server (for network entities)."""
+    canary = Canary()
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
+        secret = Path(tmp) / "secret.txt"
+        secret.write_text(SECRET_MARKER)
+        try:
+            yield secret, canary
+        finally:
+            canary.close()
+
+
+def fuzz_parser(cases: int, rng: random.Random) -> Tally:
+    """Every attack once, then ``cases`` random and mutated answers."""
+    tally = Tally()
+    with attack_environment() as (secret, canary):
+        for name, body in attack_bodies(secret, canary.url):
+            for status in (200, 500):
+                before = len(tally.crashes)
+                check_parse(body, status, "text/xml; charset=utf-8", 1, tally)
+                if len(tally.crashes) > before:
+                    tally.crashes[-1] = f"[{name}] {tally.crashes[-1]}"
+        for _ in range(cases):
+            check_parse(*random_response_case(rng), tally)
+        if canary.hits:
+            tally.crash(f"the parser fetched {canary.hits} over the network")
+    return tally
+
+
+# --- the app -------------------------------------------------------------------------------------------
+
+_ODD_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2**31,
+    2**63,
+    10**30,
+    1.5,
+    float("1e308"),
+    "",
+    " ",
+    "0",
+    "-1",
+    "1e5",
+    "NaN",
+    "x" * 5000,
+    "\x00",
+    "é",
+    "😀",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "../../etc/passwd",
+    "\u202e",
+    "\ud7ff",
+    [],
+    [1],
+    {},
+    {"a": 1},
+    "a,b",
+    "  42  ",
+    "٤٢",
+]
+_CLAIMS = ["v", "sk", "skb", "sid", "em", "j", "l", "b", "m", "loc", "exp", "iat", "nbf", "zz"]
+
+
+def odd_claims(rng: random.Random, base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with a few claims replaced by odd values, removed, or added."""
+    claims = dict(base)
+    for _ in range(rng.randint(1, 4)):
+        name = rng.choice(_CLAIMS)
+        action = rng.random()
+        if action < 0.2:
+            claims.pop(name, None)
+        elif name == "skb" and action < 0.5:
+            raw = rng.choice([b"\xff\xfe", b"key\"with'quotes", b"", "ключ".encode()])
+            claims[name] = rng.choice([base64.b64encode(raw).decode(), "%%%", "a"])
+        elif name == "exp" and action < 0.6:
+            claims[name] = rng.choice([0, int(time.time()) - 10, int(time.time()) + 3600, "soon", 1e20])
+        else:
+            claims[name] = rng.choice(_ODD_VALUES)
+    return claims
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+_NONE_HEADER = _b64(b'{"alg":"none","typ":"JWT"}')
+_HS256_HEADER = _b64(b'{"alg":"HS256","typ":"JWT"}')
+
+
+def mutate_token(rng: random.Random, token: str, key: str) -> str:
+    """A broken, forged or oddly-signed variant of a valid token."""
+    header, payload, signature = token.split(".")
+    choice = rng.randrange(12)
+    if choice == 0:
+        position = rng.randrange(len(token))
+        return token[:position] + rng.choice("AZaz09-_.=+/ %\x00é") + token[position + 1 :]
+    if choice == 1:
+        return token[: rng.randrange(len(token))]
+    if choice == 2:
+        return f"{_NONE_HEADER}.{payload}."
+    if choice == 3:
+        return jwt.encode(jwt.decode(token, key, algorithms=["HS256"]), key, algorithm="HS512")
+    if choice == 4:
+        return jwt.encode(
+            {"v": 1, "sk": "bench-000001"}, "another-key-that-is-long-enough", algorithm="HS256"
+        )
+    if choice == 5:
+        return f"{header}.{_b64(rng.randbytes(rng.randrange(64)))}.{signature}"
+    if choice == 6:
+        return ".".join(rng.sample([header, payload, signature], 3))
+    if choice == 7:
+        return token * rng.randint(2, 60)
+    if choice == 8:
+        return f"{_b64(json.dumps(rng.choice(_ODD_VALUES)).encode())}.{payload}.{signature}"
+    if choice == 9:
+        return "".join(
+            rng.choice("abcdefghijklmnopqrstuvwxyz.-_0123456789") for _ in range(rng.randrange(300))
+        )
+    if choice == 10:
+        # Correctly signed, but the payload is not a JSON object.
+        raw = json.dumps(rng.choice(_ODD_VALUES)).encode()
+        signing_input = f"{_HS256_HEADER}.{_b64(raw)}"
+        mac = hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{_b64(mac)}"
+    return token + "." + rng.choice(["", "x", token])
+
+
+_HEADERS: dict[str, list[str]] = {
+    "Accept-Language": [
+        "",
+        "*",
+        "de-DE,de;q=0.9",
+        "xx-YY",
+        "en;q=abc",
+        "q=0.5",
+        ",,,,",
+        "é" * 50,
+        "zh-Hant-TW",
+        "de;q=1.5, fr;q=-1",
+        "a" * 4000,
+    ],
+    "X-Request-ID": ["", "abc", "x" * 5000, "<script>", "\t", "../../"],
+    "X-Forwarded-For": ["", "1.2.3.4", "::1, 999.1.1.1", "garbage", "1.1.1.1, " * 100],
+    "X-Forwarded-Proto": ["https", "ftp", ""],
+    "X-Forwarded-Host": ["evil.example", "", "a" * 300],
+    "X-Forwarded-Prefix": ["/preferences", "//evil", "../"],
+    "Cookie": ["session=x", "a=" + "b" * 3000, ";;;"],
+    "Content-Type": [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/form-data; boundary=",
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded; charset=utf-16",
+        "",
+    ],
+    "User-Agent": ["", "Mozilla/5.0", "x" * 2000],
+    "Authorization": ["Bearer x", "Basic !!!"],
+    "Range": ["bytes=0-1", "bytes=-1-"],
+    "If-None-Match": ["*", '"x"'],
+}
+_FORM_NAMES = [
+    "scope",
+    "reason",
+    "reason_text",
+    "other",
+    "reason_other",
+    "List-Unsubscribe",
+    "t",
+    "lang",
+    "csrf_token",
+    "submit",
+    "x",
+]
+_FORM_VALUES = [
+    "list",
+    "all",
+    "LIST",
+    "",
+    "One-Click",
+    "too_many",
+    "not_relevant",
+    "never_signed_up",
+    "other",
+    "no_longer_interested",
+    "x" * 501,
+    "x" * 20_000,
+    "\x00",
+    "é😀",
+    "<b>",
+    "\r\n",
+    "list\x00",
+]
+
+
+def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str, Any]:
+    """Arguments for the Flask test client's ``open``: method, path, query, body, headers."""
+    token = rng.choice(tokens)
+    roll = rng.random()
+    if roll < 0.35:
+        token = mutate_token(rng, token, key)
+    elif roll < 0.6:
+        claims = jwt.decode(token, key, algorithms=["HS256"])
+        token = jwt.encode(odd_claims(rng, claims), key, algorithm="HS256")
+    query: list[tuple[str, str]] = []  # urlencoded below: the test client takes a query string
+    if rng.random() > 0.05:
+        query.append(("t", token))
+    if rng.random() < 0.2:
+        query.append((rng.choice(["t", "lang", "x"]), rng.choice(_FORM_VALUES[:12])))
+    method = rng.choices(
+        ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"], [30, 50, 5, 5, 4, 3, 3]
+    )[0]
+    path = rng.choices(
+        [
+            "/unsubscribe",
+            "/unsubscribe/",
+            "/UNSUBSCRIBE",
+            "/unsubscribe/x",
+            "/",
+            "/static/../config.py",
+            "/healthz",
+        ],
+        [80, 4, 2, 2, 4, 4, 4],
+    )[0]
+    headers = {name: rng.choice(values) for name, values in _HEADERS.items() if rng.random() < 0.15}
+    arguments: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "query_string": urlencode(query, encoding="utf-8", errors="surrogatepass"),
+        "headers": headers,
+    }
+    if method in ("POST", "PUT", "PATCH"):
+        body_roll = rng.random()
+        if body_roll < 0.7:
+            fields = [(rng.choice(_FORM_NAMES), rng.choice(_FORM_VALUES)) for _ in range(rng.randint(0, 5))]
+            if rng.random() < 0.5:
+                fields.append(("scope", rng.choice(["list", "all"])))
+            if headers.get("Content-Type", "").startswith("multipart") and rng.random() < 0.5:
+                arguments["data"] = dict(fields)
+                headers.pop("Content-Type")
+            else:
+                arguments["data"] = "&".join(f"{name}={value}" for name, value in fields).encode(
+                    "utf-8", "surrogatepass"
+                )
+                headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif body_roll < 0.8:
+            arguments["data"] = b"List-Unsubscribe=One-Click"
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif body_roll < 0.9:
+            arguments["data"] = rng.randbytes(rng.choice([0, 10, 1000, 20_000, 70_000]))
+        else:
+            arguments["json"] = {"scope": rng.choice(_ODD_VALUES[:10])}
+    return arguments
+
+
+@dataclass
+class AppUnderTest:
+    """The app with a real emulator and a SQLite journal, and valid tokens for the emulator's data."""
+
+    app: Any
+    emulator: common.Emulator
+    tokens: list[str]
+    key: str
+
+
+@contextlib.contextmanager
+def app_under_test(subscriptions: int = 300) -> Iterator[AppUnderTest]:
+    """Start an emulator with ``subscriptions`` distinct people and build the app against it."""
+    from app import create_app
+    from config import SETTINGS
+
+    with tempfile.TemporaryDirectory(prefix="fuzz-app-") as tmp:
+        tmp_path = Path(tmp)
+        people = common.generate_subscriptions(subscriptions)
+        data_file = common.write_emulator_data(tmp_path / "emulator-data.json", people)
+        emulator = common.start_emulator(tmp_path / "emulator.log", data_file)
+        try:
+            config = {
+                key: value
+                for key, value in common.app_env(
+                    emulator, f"sqlite:///{tmp_path / 'journal.sqlite3'}"
+                ).items()
+                if key in {setting.name for setting in SETTINGS}
+            }
+            config.update({"PROPAGATE_EXCEPTIONS": True, "SFMC_TIMEOUT": "2", "LOG_LEVEL": "ERROR"})
+            app = create_app(config)
+            yield AppUnderTest(app, emulator, [common.mint_token(p) for p in people], common.SIGNING_KEY)
+        finally:
+            emulator.stop()
+
+
+def check_request(client: Any, arguments: dict[str, Any], tally: Tally) -> None:
+    """One request: any 5xx or exception is a server error."""
+    tally.cases += 1
+    try:
+        response = client.open(**arguments)
+    except Exception as exc:
+        tally.crash(f"{type(exc).__name__}: {exc} for {_describe(arguments)}")
+        return
+    tally.outcomes[response.status_code] += 1
+    if response.status_code >= 500:
+        tally.crash(f"HTTP {response.status_code} for {_describe(arguments)}")
+
+
+def _describe(arguments: dict[str, Any]) -> str:
+    shown = dict(arguments)
+    if isinstance(shown.get("data"), bytes | str) and len(shown["data"]) > 200:
+        shown["data"] = f"<{len(shown['data'])} bytes>"
+    return repr(shown)[:400]
+
+
+def fuzz_app(cases: int, rng: random.Random) -> tuple[Tally, int]:
+    """``cases`` random requests; the tally and the number of UnsubEvents after the safe methods (0)."""
+    tally = Tally()
+    events_from_safe_methods = 0
+    with app_under_test() as target:
+        client = target.app.test_client()
+        # Safe methods first: however odd the request, none of them may unsubscribe anyone.
+        safe = [
+            a
+            for a in (random_request(rng, target.tokens, target.key) for _ in range(cases * 3))
+            if a["method"] in ("GET", "HEAD", "OPTIONS")
+        ][: cases // 3]
+        for arguments in safe:
+            check_request(client, arguments, tally)
+        events_from_safe_methods = len(target.emulator.state()["events"])
+        for _ in range(cases - len(safe)):
+            check_request(client, random_request(rng, target.tokens, target.key), tally)
+    return tally, events_from_safe_methods
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cases", type=int, default=3000, help="random cases per target (default 3000)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
+    args = parser.parse_args(argv)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    started = time.monotonic()
+    print(f"bench/fuzz.py: seed {seed}", flush=True)
+    parser_tally = fuzz_parser(args.cases, random.Random(seed))
+    print(f"parser done in {time.monotonic() - started:.0f} s; now the app", flush=True)
+    app_tally, safe_events = fuzz_app(args.cases, random.Random(seed + 1))
+
+    for label, tally in (("response parser", parser_tally), ("app", app_tally)):
+        for crash in tally.crashes[:10]:
+            print(f"  {label} FAILURE: {crash}")
+    print()
+    print(f"seed                              {seed}")
+    print(f"parser cases tried                {parser_tally.cases}")
+    print(f"parser outcomes                   {dict(parser_tally.outcomes.most_common())}")
+    print(f"parser slowest case               {parser_tally.slowest * 1000:.0f} ms")
+    print(f"parser crashes                    {len(parser_tally.crashes)}")
+    print(f"app requests tried                {app_tally.cases}")
+    print(f"app statuses                      {dict(sorted(app_tally.outcomes.items()))}")
+    print(f"UnsubEvents from GET/HEAD/OPTIONS {safe_events}")
+    print(f"app server errors (5xx/crash)     {len(app_tally.crashes)}")
+    print(f"total time                        {time.monotonic() - started:.0f} s")
+    failed = parser_tally.crashes or app_tally.crashes or safe_events
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
