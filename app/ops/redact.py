@@ -1,0 +1,37 @@
+"""Masking of personal data and secrets in text that may reach a log line. Pure functions."""
+
+from __future__ import annotations
+
+import re
+
+_EMAIL = re.compile(r"([\w.!%'*+-]+)(@|%40)([\w-]+(?:\.[\w-]+)+)")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_LINK_TOKEN = re.compile(r"(?<![\w.-])(t=)[^&#\s\"'<>]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@]*:[^/\s@]*@")
+_SECRET_FIELD = re.compile(
+    r"(?i)((?:access_token|refresh_token|client_secret|password|fueloauth)[\"']?\s*[:=>]\s*[\"']?)"
+    r"[^\"'\s&,}<]+"
+)
+
+REDACTED = "<redacted>"
+
+
+def mask_email(email: str) -> str:
+    """``jane@example.com`` becomes ``j•••@example.com``: enough for a person to recognise, not to collect."""
+    local, separator, domain = email.rpartition("@")
+    if not separator or not local:
+        return "•••"
+    return f"{local[0]}•••@{domain}"
+
+
+def redact(text: str) -> str:
+    """Mask every email address and replace tokens (JWTs, ``t=`` link values, bearer and OAuth secrets)."""
+    if not text:
+        return text
+    text = _JWT.sub(REDACTED, text)
+    text = _LINK_TOKEN.sub(r"\1" + REDACTED, text)
+    text = _BEARER.sub(r"\1" + REDACTED, text)
+    text = _URL_CREDENTIALS.sub(r"\1" + REDACTED + "@", text)
+    text = _SECRET_FIELD.sub(r"\1" + REDACTED, text)
+    return _EMAIL.sub(lambda match: f"{match.group(1)[0]}•••{match.group(2)}{match.group(3)}", text)
