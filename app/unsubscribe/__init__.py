@@ -1,7 +1,60 @@
-"""Placeholder: filled in by the issue that owns this package."""
+"""The subscriber's unsubscribe pages: blueprint, languages, overridable templates, error pages."""
 
-from flask import Flask
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, Response, render_template
+from flask_babel import Babel, get_locale
+from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.exceptions import HTTPException
+
+from .branding import brand_context
+from .i18n import default_locale, match_locale, select_locale
+from .reasons import configured_reasons
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATES = PROJECT_ROOT / "templates"
+TRANSLATIONS = PROJECT_ROOT / "translations"
 
 
 def init_app(app: Flask) -> None:
-    """Register this package with the app."""
+    """Register the blueprint, Flask-Babel, the template loader, the page context and the error pages."""
+    from .views import bp
+
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_BODY_BYTES"])
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
+    Babel(app, locale_selector=select_locale)
+
+    loaders = [FileSystemLoader(str(TEMPLATES))]
+    if app.config.get("TEMPLATE_DIR"):
+        # The marketer's folder first: any file there replaces the built-in one of the same name.
+        loaders.insert(0, FileSystemLoader(app.config["TEMPLATE_DIR"]))
+    app.jinja_loader = ChoiceLoader(loaders)
+
+    app.extensions["unsubscribe_reasons"] = configured_reasons(tuple(app.config["UNSUB_REASONS"]))
+    brand = brand_context(app.config)
+
+    @app.context_processor
+    def page_context() -> dict[str, object]:
+        return {"brand": brand, "page_locale": str(get_locale() or default_locale())}
+
+    @app.after_request
+    def no_referrer(response: Response) -> Response:
+        # The token is in the URL: never let it travel to a logo or privacy-page host.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    for status in (404, 405, 413, 500):
+        app.register_error_handler(status, _error_page)
+    app.register_blueprint(bp)
+
+
+def _error_page(error: Exception) -> tuple[str, int, list[tuple[str, str]]]:
+    """A plain page in the person's language for 404/405/413/500 (the 405 keeps its Allow header)."""
+    status = error.code if isinstance(error, HTTPException) and error.code else 500
+    headers = []
+    if isinstance(error, HTTPException):
+        headers = [(name, value) for name, value in error.get_headers() if name == "Allow"]
+    return render_template("error.html", status=status), status, headers

@@ -1,0 +1,214 @@
+"""The pages a person reaches from an email: GET shows, POST journals and delivers, one-click.
+
+Views stay thin: verify the link, read the form, call the journal, render. GET never changes anything
+(mail scanners fetch every link); every failure of the link gets the same "not valid" page.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask_babel import gettext, refresh
+
+from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
+from app.links import LinkClaims, TokenError, verify_with_app_keys
+
+from .branding import brand_stylesheet
+from .forms import UnsubscribeForm
+from .i18n import select_locale
+from .masking import mask_email
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("unsubscribe", __name__)
+
+ONE_CLICK_FIELD = "List-Unsubscribe"
+ONE_CLICK_VALUE = "One-Click"
+
+
+class Outcome(StrEnum):
+    """What the result page tells the person."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    ALREADY = "already"
+    PROCESSING = "processing"
+    NOT_FOUND = "not_found"  # Marketing Cloud error 400: not on that job/list
+    NOT_MATCHED = "not_matched"  # 402-407: the link's identifiers do not fit one subscriber
+    STALLED = "stalled"  # the journal gave up retrying (dead); support sees it
+
+
+def outcome_of(entry: JournalEntry) -> Outcome:
+    """Map a journal entry's state to what we can truthfully tell the person."""
+    if entry.state is State.DELIVERED:
+        return Outcome.UNSUBSCRIBED
+    if entry.state is State.ALREADY:
+        return Outcome.ALREADY
+    if entry.state is State.REJECTED:
+        return Outcome.NOT_FOUND if entry.error_code == 400 else Outcome.NOT_MATCHED
+    if entry.state is State.DEAD:
+        return Outcome.STALLED
+    return Outcome.PROCESSING
+
+
+@bp.before_request
+def _refuse_large_bodies() -> None:
+    limit = current_app.config["MAX_BODY_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        abort(413)
+
+
+@bp.get("/")
+def index() -> str:
+    """What this service is, for someone who arrives without a link. No personal data."""
+    return render_template("index.html")
+
+
+@bp.get("/brand.css")
+def brand_css() -> Response:
+    """The brand colour as a CSS custom property (no inline styles: a strict CSP stays possible)."""
+    response = Response(brand_stylesheet(current_app.config), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.get("/unsubscribe")
+def show() -> tuple[str, int] | str:
+    """The form. Reads the link and nothing else: no journal entry, no call to Marketing Cloud."""
+    token = request.args.get("t", "")
+    claims = _claims_or_none(token)
+    if claims is None:
+        return _invalid_link()
+    form = UnsubscribeForm.for_link(None, claims.has_job_context, _reasons())
+    return _render_form(token, claims, form)
+
+
+@bp.post("/unsubscribe")
+def submit() -> Any:
+    """The form's POST, or an RFC 8058 one-click POST from a mail client."""
+    token = request.args.get("t", "")
+    claims = _claims_or_none(token)
+    if claims is None:
+        return _invalid_link()
+    if request.form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE:
+        return _one_click(claims)
+    form = UnsubscribeForm.for_link(request.form, claims.has_job_context, _reasons())
+    if not form.validate():
+        return _render_form(token, claims, form), 400
+    entry = _journal_and_deliver(
+        _request_for(
+            claims,
+            scope=form.chosen_scope,
+            reason_code=form.reason_code,
+            reason_text=form.reason_text,
+            source=Source.FORM,
+        )
+    )
+    outcome = outcome_of(entry)
+    return render_template(
+        "unsubscribe/result.html",
+        outcome=outcome.value,
+        scope=entry.request.scope.value,
+        recorded_at=entry.created_at,
+        offer_all=outcome is Outcome.NOT_FOUND and entry.request.scope is Scope.LIST,
+        action=_action_url(token),
+        contact_url=current_app.config.get("BRAND_CONTACT_URL"),
+    )
+
+
+def _one_click(claims: LinkClaims) -> Response:
+    """RFC 8058: unsubscribe from the list at once; a short plain-text answer, no redirect, no cookie."""
+    scope = Scope.LIST if claims.has_job_context else Scope.ALL
+    entry = _journal_and_deliver(_request_for(claims, scope=scope, source=Source.ONE_CLICK))
+    messages = {
+        Outcome.UNSUBSCRIBED: gettext("You are unsubscribed."),
+        Outcome.ALREADY: gettext("You were already unsubscribed."),
+        Outcome.PROCESSING: gettext("Your unsubscribe request was received and is being processed."),
+        Outcome.NOT_FOUND: gettext("We could not find that subscription."),
+        Outcome.NOT_MATCHED: gettext("We could not find that subscription."),
+        Outcome.STALLED: gettext("Your unsubscribe request was received and is being processed."),
+    }
+    return Response(messages[outcome_of(entry)] + "\n", status=200, mimetype="text/plain")
+
+
+def _journal_and_deliver(unsubscribe_request: UnsubscribeRequest) -> JournalEntry:
+    """Commit the request to the journal, then try one inline delivery.
+
+    Once ``record`` returns, the request cannot be lost: if the inline attempt itself breaks, the worker
+    delivers the pending entry later and the person is told it is being processed.
+    """
+    from app.journal import deliver_inline, get_journal
+
+    entry = get_journal().record(unsubscribe_request)
+    try:
+        return deliver_inline(entry.id)
+    except Exception:
+        logger.exception("inline delivery of journal entry %s failed; the worker will retry", entry.id)
+        return entry
+
+
+def _request_for(
+    claims: LinkClaims,
+    *,
+    scope: Scope,
+    source: Source,
+    reason_code: str | None = None,
+    reason_text: str | None = None,
+) -> UnsubscribeRequest:
+    return UnsubscribeRequest(
+        subscriber_key=claims.subscriber_key,
+        subscriber_id=claims.subscriber_id,
+        email=claims.email,
+        job_id=claims.job_id,
+        list_id=claims.list_id,
+        batch_id=claims.batch_id,
+        mid=claims.mid,
+        scope=scope,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        language=select_locale(),
+        source=source,
+    )
+
+
+def _claims_or_none(token: str) -> LinkClaims | None:
+    """The link's claims, or None for every kind of bad link (the reason is logged, never shown)."""
+    try:
+        claims = verify_with_app_keys(token)
+    except TokenError as exc:
+        logger.info("rejected an unsubscribe link: %s (%s)", type(exc).__name__, exc)
+        return None
+    g.link_locale = claims.locale
+    refresh()
+    return claims
+
+
+def _invalid_link() -> tuple[str, int]:
+    return render_template("unsubscribe/invalid.html"), 400
+
+
+def _reasons() -> tuple[str, ...]:
+    return current_app.extensions["unsubscribe_reasons"]
+
+
+def _action_url(token: str) -> str:
+    """Where the form posts: the same link, keeping an explicit ``?lang=`` so the answer speaks it too."""
+    params = {"t": token}
+    if request.args.get("lang"):
+        params["lang"] = request.args["lang"]
+    return url_for("unsubscribe.submit", **params)
+
+
+def _render_form(token: str, claims: LinkClaims, form: UnsubscribeForm) -> str:
+    shown_email = mask_email(claims.email) or mask_email(claims.subscriber_key)
+    return render_template(
+        "unsubscribe/form.html",
+        form=form,
+        masked_email=shown_email,
+        list_id=claims.list_id,
+        has_job_context=claims.has_job_context,
+        action=_action_url(token),
+    )
