@@ -159,6 +159,9 @@ def attack_bodies(secret_file: Path, canary_url: str) -> list[tuple[str, bytes]]
     return bodies
 
 
+#: Attacks that may be parsed (their payload is ignored, never executed); every other one must be refused.
+HARMLESS_ATTACKS = frozenset({"processing instruction", "xinclude"})
+
 _TAGS = [
     b"OverallStatus",
     b"Results",
@@ -342,7 +345,11 @@ def fuzz_parser(cases: int, rng: random.Random) -> Tally:
         for name, body in attack_bodies(secret, canary.url):
             for status in (200, 500):
                 before = len(tally.crashes)
+                parsed_before = tally.outcomes["ExecuteResult"] + tally.outcomes["SoapFault"]
                 check_parse(body, status, "text/xml; charset=utf-8", 1, tally)
+                parsed = tally.outcomes["ExecuteResult"] + tally.outcomes["SoapFault"] - parsed_before
+                if name not in HARMLESS_ATTACKS and parsed:
+                    tally.crash(f"the {name} body was accepted as a result (HTTP {status})")
                 if len(tally.crashes) > before:
                     tally.crashes[-1] = f"[{name}] {tally.crashes[-1]}"
         for _ in range(cases):
