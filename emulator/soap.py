@@ -32,8 +32,13 @@ OBJECT_REFERENCE = "Object reference not set to an instance of an object."
 _ENVELOPE_NSMAP = {"soap": SOAP_ENV, "xsi": XSI, "xsd": XSD, "wsa": WSA, "wsse": WSSE, "wsu": WSU}
 _soap = ElementMaker(namespace=SOAP_ENV, nsmap=_ENVELOPE_NSMAP)
 _wsa = ElementMaker(namespace=WSA)
-_wsse = ElementMaker(namespace=WSSE)
-_wsu = ElementMaker(namespace=WSU)
+_wsse = ElementMaker(namespace=WSSE, nsmap={"wsse": WSSE})
+_wsu = ElementMaker(namespace=WSU, nsmap={"wsu": WSU})
+# Faults declare the secext namespace as q0 on faultcode itself (as Marketing Cloud does); an envelope that
+# declared it as wsse already would make lxml drop that declaration as redundant, so fault envelopes do not.
+_fault_soap = ElementMaker(
+    namespace=SOAP_ENV, nsmap={k: v for k, v in _ENVELOPE_NSMAP.items() if k not in ("wsse", "wsu")}
+)
 _api = ElementMaker(namespace=PARTNER, nsmap={None: PARTNER})
 _bare = ElementMaker()
 
@@ -278,8 +283,8 @@ def fault(
         )
     elif with_detail:
         parts.append(_bare.detail())
-    envelope = _soap.Envelope(
+    envelope = _fault_soap.Envelope(
         _header("http://schemas.xmlsoap.org/ws/2004/08/addressing/fault", relates_to),
-        _soap.Body(_soap.Fault(*parts)),
+        _fault_soap.Body(_fault_soap.Fault(*parts)),
     )
     return serialise(envelope)
