@@ -67,7 +67,9 @@ class Transport:
             status=0,
             other=0,
             redirect=0,
-            allowed_methods=frozenset(),  # no method is retried on read errors or statuses
+            # Read errors and statuses are retried only for these methods, never for POST (all we send).
+            # (An empty set would mean "every method" to urllib3.)
+            allowed_methods=frozenset({"GET", "HEAD"}),
             backoff_factor=0.2,
             raise_on_status=False,
             raise_on_redirect=False,

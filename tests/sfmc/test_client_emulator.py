@@ -1,0 +1,438 @@
+"""SfmcClient against the Marketing Cloud emulator over real HTTP on loopback: every seed rule, every
+error code the emulator can produce through our client, batching, tokens, faults and timeouts."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EmulatorServer, free_port
+from wsdl_schema import load_wsdl_schema, validate_body
+
+from app.sfmc import (
+    LogUnsubEvent,
+    OutcomeKind,
+    SfmcAuthError,
+    SfmcClient,
+    SfmcProtocolError,
+    SfmcTransientError,
+)
+from app.sfmc.auth import TokenProvider
+from app.sfmc.transport import HttpReply, Transport
+
+DEFAULT_REASON = "Unsubscribed via Log Unsub Event Execute call"
+CHILD_MID = "510001001"
+
+
+def client_config(emulator: EmulatorServer, **overrides: Any) -> dict[str, Any]:
+    config = {
+        "SFMC_AUTH_URL": emulator.auth_url,
+        "SFMC_CLIENT_ID": EMULATOR_CLIENT_ID,
+        "SFMC_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
+        "SFMC_TIMEOUT": 2.0,
+    }
+    config.update(overrides)
+    return config
+
+
+class RecordingTransport(Transport):
+    """The real transport, keeping a copy of every envelope it sends (to hold them to the WSDL)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sent: list[bytes] = []
+
+    def post_soap(self, url: str, envelope: bytes, *, timeout: float | None = None) -> HttpReply:
+        self.sent.append(envelope)
+        return super().post_soap(url, envelope, timeout=timeout)
+
+
+class Observer:
+    def __init__(self) -> None:
+        self.refreshes = 0
+        self.calls: list[str] = []
+
+    def on_token_refresh(self) -> None:
+        self.refreshes += 1
+
+    def on_call(self, outcome: str, seconds: float) -> None:
+        assert seconds >= 0
+        self.calls.append(outcome)
+
+
+@pytest.fixture
+def observer() -> Observer:
+    return Observer()
+
+
+@pytest.fixture
+def client(emulator: EmulatorServer, observer: Observer, shared_dir: Path) -> Iterator[SfmcClient]:
+    """A client on the emulator whose every envelope is checked against the real WSDL afterwards."""
+    sfmc = SfmcClient.from_config(client_config(emulator), observer=observer)
+    recording = RecordingTransport(timeout=2.0)
+    sfmc.transport = sfmc.tokens._transport = recording
+    yield sfmc
+    sfmc.close()
+    schema = load_wsdl_schema(shared_dir)
+    for envelope in recording.sent:
+        validate_body(schema, envelope)
+
+
+def stats(emulator: EmulatorServer) -> dict[str, int]:
+    return emulator.state()["stats"]
+
+
+def subscriber(emulator: EmulatorServer, subscriber_id: int) -> dict[str, Any]:
+    return next(s for s in emulator.state()["subscribers"] if s["id"] in (subscriber_id, str(subscriber_id)))
+
+
+# (request, kind, error code, the UnsubEvent expected: job, list, batch, mid, reason; None = no event)
+SEED_RULES = {
+    "job id looks up list and batch": (
+        LogUnsubEvent(subscriber_key="demo-002", job_id="18099", reason="Profile Center: too many"),
+        OutcomeKind.DELIVERED,
+        None,
+        ("18099", "17914", "1", "510001000", "Profile Center: too many"),
+    ),
+    "default reason": (
+        LogUnsubEvent(subscriber_id="1003", job_id="18099", list_id="17914", batch_id="0"),
+        OutcomeKind.DELIVERED,
+        None,
+        ("18099", "17914", "0", "510001000", DEFAULT_REASON),
+    ),
+    "list id uses the most recent job sent": (
+        LogUnsubEvent(subscriber_key="demo-004", list_id="17920"),
+        OutcomeKind.DELIVERED,
+        None,
+        ("18101", "17920", "0", "510001000", DEFAULT_REASON),
+    ),
+    "client id acts in the child unit": (
+        LogUnsubEvent(subscriber_key="child-001", job_id="28001", client_mid=CHILD_MID),
+        OutcomeKind.DELIVERED,
+        None,
+        ("28001", "27914", "0", CHILD_MID, DEFAULT_REASON),
+    ),
+    "unicode and markup in identifiers and reason": (
+        LogUnsubEvent(subscriber_key='demo-032 <&> "quoted"', job_id="18099", reason="Zoë: « trop » 📨"),
+        OutcomeKind.DELIVERED,
+        None,
+        ("18099", "17914", None, "510001000", "Zoë: « trop » 📨"),
+    ),
+    "suppression list refused": (
+        LogUnsubEvent(subscriber_key="demo-005", list_id="17940"),
+        OutcomeKind.REJECTED,
+        400,
+        None,
+    ),
+    "not sent that job": (
+        LogUnsubEvent(subscriber_key="demo-030", job_id="18100"),
+        OutcomeKind.REJECTED,
+        400,
+        None,
+    ),
+    "child subscriber without client id": (
+        LogUnsubEvent(subscriber_key="child-002", job_id="28001"),
+        OutcomeKind.REJECTED,
+        400,
+        None,
+    ),
+    "already unsubscribed from the list": (
+        LogUnsubEvent(subscriber_key="demo-022", list_id="17914"),
+        OutcomeKind.ALREADY,
+        401,
+        None,
+    ),
+    "already master unsubscribed": (
+        LogUnsubEvent(subscriber_key="demo-021", job_id="18099"),
+        OutcomeKind.ALREADY,
+        12012,
+        None,
+    ),
+    "no parameters": (LogUnsubEvent(), OutcomeKind.REJECTED, 402, None),
+    "no subscriber identifier": (LogUnsubEvent(job_id="18099"), OutcomeKind.REJECTED, 403, None),
+    "email alone with the SubscriberKey permission": (
+        LogUnsubEvent(email="demo006@example.com", job_id="18099"),
+        OutcomeKind.REJECTED,
+        404,
+        None,
+    ),
+    "subscriber id and key of different people": (
+        LogUnsubEvent(subscriber_id="1007", subscriber_key="demo-008"),
+        OutcomeKind.REJECTED,
+        405,
+        None,
+    ),
+    "key and email of different people": (
+        LogUnsubEvent(subscriber_key="demo-009", email="demo010@example.com"),
+        OutcomeKind.REJECTED,
+        406,
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(("request_", "kind", "code", "event"), SEED_RULES.values(), ids=SEED_RULES.keys())
+def test_seed_rule(
+    client: SfmcClient,
+    emulator: EmulatorServer,
+    request_: LogUnsubEvent,
+    kind: OutcomeKind,
+    code: int | None,
+    event: tuple | None,
+) -> None:
+    result = client.log_unsub_events([request_])
+    (outcome,) = result.outcomes
+    assert (outcome.kind, outcome.error_code) == (kind, code), outcome
+    assert result.request_id
+    events = emulator.events()
+    if event is None:
+        assert events == []
+        return
+    (logged,) = events
+    job, list_id, batch, mid, reason = event
+    assert (logged["job_id"], logged["list_id"], logged["mid"], logged["reason"]) == (
+        job,
+        list_id,
+        mid,
+        reason,
+    )
+    if batch is not None:
+        assert logged["batch_id"] == batch
+    if request_.subscriber_key:
+        assert logged["subscriber_key"] == request_.subscriber_key
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [LogUnsubEvent(subscriber_key="demo-011"), LogUnsubEvent(subscriber_key="demo-011", batch_id="1")],
+    ids=["no job context", "batch id alone"],
+)
+def test_without_job_context_master_unsubscribes_without_event(
+    client: SfmcClient, emulator: EmulatorServer, request_: LogUnsubEvent
+) -> None:
+    (outcome,) = client.log_unsub_events([request_]).outcomes
+    assert outcome.kind is OutcomeKind.DELIVERED
+    assert emulator.events() == []
+    assert subscriber(emulator, 1011)["status"] == "Unsubscribed"
+    # Master unsubscribed now: the next attempt of any kind is "already" (12012), success for the person.
+    (again,) = client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-011", job_id="18099")]).outcomes
+    assert (again.kind, again.error_code) == (OutcomeKind.ALREADY, 12012)
+
+
+def test_fifty_requests_in_one_call_matched_by_position(client: SfmcClient, emulator: EmulatorServer) -> None:
+    batch = [LogUnsubEvent(subscriber_key=f"demo-{n:03d}", job_id="18099") for n in range(1, 21)]
+    batch += [LogUnsubEvent(subscriber_key=f"demo-{n:03d}", job_id="18099") for n in range(1, 21)]  # repeats
+    batch += [LogUnsubEvent(subscriber_key=f"nobody-{n}", job_id="18099") for n in range(9)]
+    batch += [LogUnsubEvent()]
+    assert len(batch) == 50
+    result = client.log_unsub_events(batch)
+    kinds = [o.kind for o in result.outcomes]
+    # The repeats run after the first twenty in the same call: already off the newsletter (401).
+    assert kinds[:20] == [OutcomeKind.DELIVERED] * 20
+    assert kinds[20:40] == [OutcomeKind.ALREADY] * 20
+    assert {o.error_code for o in result.outcomes[20:40]} == {401}
+    assert kinds[40:49] == [OutcomeKind.REJECTED] * 9 and {o.error_code for o in result.outcomes[40:49]} == {
+        400
+    }
+    assert result.outcomes[49].error_code == 402
+    assert [e["subscriber_key"] for e in emulator.events()] == [f"demo-{n:03d}" for n in range(1, 21)]
+    counters = stats(emulator)
+    assert (counters["soap_calls"], counters["requests_executed"], counters["token_requests"]) == (1, 50, 1)
+
+
+def test_one_token_for_many_calls_and_threads(
+    client: SfmcClient, emulator: EmulatorServer, observer: Observer
+) -> None:
+    errors: list[BaseException] = []
+
+    def call(n: int) -> None:
+        try:
+            client.log_unsub_events([LogUnsubEvent(subscriber_key=f"demo-{n:03d}", job_id="18099")])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(1, 11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-012", job_id="18099")])
+    assert errors == []
+    assert stats(emulator)["token_requests"] == 1
+    assert stats(emulator)["soap_calls"] == 11
+    assert client.token_refreshes == observer.refreshes == 1
+    assert observer.calls == ["ok"] * 11
+
+
+def test_token_refreshed_before_it_runs_out(emulator: EmulatorServer) -> None:
+    now = [1000.0]
+    tokens = TokenProvider(
+        auth_url=emulator.auth_url,
+        client_id=EMULATOR_CLIENT_ID,
+        client_secret=EMULATOR_CLIENT_SECRET,
+        account_id=None,
+        transport=Transport(timeout=2.0),
+        clock=lambda: now[0],
+    )
+    first = tokens.current()
+    assert first.expires_at - now[0] == 1079  # the emulator's 1080 s token, reported one second short
+    now[0] += 1079 - 301  # 301 s left: still good
+    assert tokens.current() is first
+    now[0] += 2  # 299 s left: refreshed
+    second = tokens.current()
+    assert second is not first and second.value != first.value
+    assert stats(emulator)["token_requests"] == 2
+
+
+def test_token_expired_fault_refreshes_once_and_retries(
+    client: SfmcClient, emulator: EmulatorServer, observer: Observer
+) -> None:
+    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-013", job_id="18099")])
+    emulator.faults(expire_tokens_now=True)
+    result = client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-014", job_id="18099")])
+    assert result.outcomes[0].kind is OutcomeKind.DELIVERED
+    assert stats(emulator)["token_requests"] == 2 and stats(emulator)["soap_calls"] == 3
+    assert [e["subscriber_key"] for e in emulator.events()] == ["demo-013", "demo-014"]
+    assert observer.refreshes == 2 and observer.calls == ["ok", "ok"]
+
+
+def test_login_failed_twice_is_an_auth_error(client: SfmcClient, emulator: EmulatorServer) -> None:
+    emulator.faults(error_rate=1.0, errors=["login_failed"])
+    with pytest.raises(SfmcAuthError, match=r"(?i)login failed.*again after a token refresh"):
+        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-015", job_id="18099")])
+    assert stats(emulator)["token_requests"] == 2 and stats(emulator)["soap_calls"] == 2  # one retry only
+
+
+def test_bad_credentials_are_an_auth_error_without_soap_call(emulator: EmulatorServer) -> None:
+    sfmc = SfmcClient.from_config(client_config(emulator, SFMC_CLIENT_SECRET="wrong-secret"))
+    with pytest.raises(SfmcAuthError, match="invalid_client") as caught:
+        sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-016")])
+    assert "wrong-secret" not in str(caught.value)
+    assert stats(emulator)["soap_calls"] == 0
+    ping = sfmc.ping()
+    assert not ping.ok and not ping.token_ok and "invalid_client" in ping.problem
+
+
+def test_account_id_and_explicit_soap_url(emulator: EmulatorServer) -> None:
+    """SFMC_ACCOUNT_ID makes the token act in the child unit; SFMC_SOAP_URL overrides soap_instance_url."""
+    config = client_config(
+        emulator, SFMC_ACCOUNT_ID=int(CHILD_MID), SFMC_SOAP_URL=f"{emulator.base_url}/service.asmx"
+    )
+    sfmc = SfmcClient.from_config(config)
+    (outcome,) = sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="child-003", job_id="28001")]).outcomes
+    assert outcome.kind is OutcomeKind.DELIVERED
+    assert emulator.events()[0]["mid"] == CHILD_MID
+    sfmc.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "maybe_sent", "api_code"),
+    [("rate_limited", False, 17), ("outage", False, 2), ("html_502", True, None), ("drop", True, None)],
+)
+def test_injected_faults_are_transient(
+    client: SfmcClient,
+    emulator: EmulatorServer,
+    observer: Observer,
+    error: str,
+    maybe_sent: bool,
+    api_code: int | None,
+) -> None:
+    emulator.faults(error_rate=1.0, errors=[error])
+    with pytest.raises(SfmcTransientError) as caught:
+        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-017", job_id="18099")])
+    assert caught.value.maybe_sent is maybe_sent
+    assert (caught.value.fault.api_code if caught.value.fault else None) == api_code
+    assert emulator.events() == []  # these faults come before any processing
+    assert stats(emulator)["soap_calls"] == 1  # never retried blindly
+    assert observer.calls == ["transient"]
+
+
+def test_slow_emulator_times_out_as_maybe_sent(client: SfmcClient, emulator: EmulatorServer) -> None:
+    emulator.faults(latency_ms=1500)
+    started = time.monotonic()
+    with pytest.raises(SfmcTransientError, match=r"no answer .* within 0\.3 s") as caught:
+        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-018", job_id="18099")], timeout=0.3)
+    assert time.monotonic() - started < 1.0
+    assert caught.value.maybe_sent is True
+    assert stats(emulator)["soap_calls"] == 1
+
+
+def test_answer_after_the_timeout_was_processed_so_maybe_sent_is_true(
+    client: SfmcClient, emulator: EmulatorServer
+) -> None:
+    emulator.faults(error_rate=1.0, errors=["timeout"], timeout_ms=1000)
+    with pytest.raises(SfmcTransientError) as caught:
+        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-019", job_id="18099")], timeout=0.3)
+    assert caught.value.maybe_sent is True
+    assert [e["subscriber_key"] for e in emulator.events()] == ["demo-019"]  # it did reach Marketing Cloud
+
+
+def test_nothing_listening_is_transient_and_not_sent(emulator: EmulatorServer) -> None:
+    sfmc = SfmcClient.from_config(
+        client_config(emulator, SFMC_SOAP_URL=f"http://127.0.0.1:{free_port()}/Service.asmx")
+    )
+    started = time.monotonic()
+    with pytest.raises(SfmcTransientError, match="cannot connect") as caught:
+        sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+    assert caught.value.maybe_sent is False
+    assert time.monotonic() - started < 2.0  # bounded connect retries with short backoff
+    ping = sfmc.ping()
+    assert ping.token_ok and not ping.soap_reached and "cannot connect" in ping.problem
+
+
+def test_ping_reaches_the_endpoint_and_unsubscribes_nobody(
+    client: SfmcClient, emulator: EmulatorServer
+) -> None:
+    before = emulator.state()["subscribers"]
+    ping = client.ping()
+    assert ping.ok and ping.token_ok and ping.soap_reached
+    assert ping.soap_url == f"{emulator.base_url}/Service.asmx"
+    assert ping.error_code == 402 and ping.request_id
+    assert emulator.events() == [] and emulator.state()["subscribers"] == before
+
+
+class _BigAnswer(http.server.BaseHTTPRequestHandler):
+    """A server that answers every POST with 2 MB of XML (a misbehaving proxy)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"<x>" + b"a" * (2 * 1024 * 1024) + b"</x>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        if self.path.endswith("chunked"):
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("path", ["/Service.asmx", "/Service.asmx?chunked"])
+def test_oversize_answer_is_refused(emulator: EmulatorServer, path: str) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BigAnswer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}{path}"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url))
+        with pytest.raises(SfmcProtocolError, match="cap"):
+            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+        sfmc.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_session_sends_the_soap_headers(emulator: EmulatorServer) -> None:
+    """The emulator refuses an unknown SOAPAction; our call passing proves ours, this proves the refusal."""
+    reply = requests.post(emulator.soap_url, data=b"<x/>", headers={"SOAPAction": "Nope"}, timeout=5)
+    assert reply.status_code == 500 and b"SOAPAction: Nope" in reply.content
