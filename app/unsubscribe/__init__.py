@@ -1,13 +1,16 @@
-"""The subscriber's unsubscribe pages: blueprint, languages, overridable templates, error pages."""
+"""The subscriber's unsubscribe pages: blueprint, languages, templates a marketer can override.
+
+Error pages (404/405/413/429/500) and security headers (Referrer-Policy: no-referrer, CSP) are app.ops's;
+they extend our ``base.html``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response, render_template
+from flask import Flask
 from flask_babel import Babel, get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader
-from werkzeug.exceptions import HTTPException
 
 from .branding import brand_context
 from .i18n import default_locale, match_locale, select_locale
@@ -19,7 +22,7 @@ TRANSLATIONS = PROJECT_ROOT / "translations"
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, Flask-Babel, the template loader, the page context and the error pages."""
+    """Register the blueprint, Flask-Babel, the template loader and the page context."""
     from .views import bp
 
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_BODY_BYTES"])
@@ -40,21 +43,4 @@ def init_app(app: Flask) -> None:
     def page_context() -> dict[str, object]:
         return {"brand": brand, "page_locale": str(get_locale() or default_locale())}
 
-    @app.after_request
-    def no_referrer(response: Response) -> Response:
-        # The token is in the URL: never let it travel to a logo or privacy-page host.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
-    for status in (404, 405, 413, 500):
-        app.register_error_handler(status, _error_page)
     app.register_blueprint(bp)
-
-
-def _error_page(error: Exception) -> tuple[str, int, list[tuple[str, str]]]:
-    """A plain page in the person's language for 404/405/413/500 (the 405 keeps its Allow header)."""
-    status = error.code if isinstance(error, HTTPException) and error.code else 500
-    headers = []
-    if isinstance(error, HTTPException):
-        headers = [(name, value) for name, value in error.get_headers() if name == "Allow"]
-    return render_template("error.html", status=status), status, headers

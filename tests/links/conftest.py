@@ -1,0 +1,53 @@
+"""Fixtures of the link tests: an app on the session's emulator with a real SQLite journal in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from tests.conftest import TEST_SIGNING_KEY, base_test_config
+
+OLD_KEY = "previous-signing-key-0123456789"
+NEW_KEY = TEST_SIGNING_KEY
+
+
+@pytest.fixture
+def make_app(emulator: Any, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps on the emulator and a SQLite journal; their threads and connections end with the test."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        config = base_test_config(emulator, tmp_path, RATELIMIT_POST="10000 per minute", **overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["journal_delivery"].shutdown()
+        app.extensions["journal"].close()
+        client = app.extensions.get("sfmc_client")
+        if client is not None:
+            client.close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """An app whose keys are NEW_KEY (signs) and OLD_KEY (still verifies)."""
+    return make_app(LINK_SIGNING_KEYS=f"{NEW_KEY},{OLD_KEY}")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def journal_entries(app: Flask) -> list[Any]:
+    """Everything the app's journal holds."""
+    return app.extensions["journal"].entries()

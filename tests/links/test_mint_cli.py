@@ -1,0 +1,73 @@
+"""`flask mint-link`: prints a link the app accepts, signed with the first key."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from conftest import NEW_KEY, OLD_KEY
+from flask import Flask
+
+from app.links import verify
+
+
+def _token(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["t"][0]
+
+
+def test_mint_link_prints_a_link_on_the_public_base_url(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=[
+            "mint-link",
+            "--subscriber-key",
+            "child-001",
+            "--subscriber-id",
+            "2001",
+            "--job-id",
+            "28001",
+            "--list-id",
+            "27914",
+            "--batch-id",
+            "0",
+            "--mid",
+            "510001001",
+            "--locale",
+            "de",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    link = result.output.strip()
+    assert link.startswith("http://localhost/unsubscribe?t=")
+    claims = verify(_token(link), [NEW_KEY])  # the first key signs
+    assert (claims.subscriber_key, claims.subscriber_id, claims.job_id, claims.list_id) == (
+        "child-001",
+        "2001",
+        "28001",
+        "27914",
+    )
+    assert (claims.batch_id, claims.mid, claims.locale) == ("0", "510001001", "de")
+    assert app.test_client().get(urlsplit(link).path + "?" + urlsplit(link).query).status_code == 200
+
+
+def test_base_url_option_wins_and_expiry_is_set(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=[
+            "mint-link",
+            "--email",
+            "demo001@example.com",
+            "--base-url",
+            "https://prefs.example.com/",
+            "--expires-in",
+            "60",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("https://prefs.example.com/unsubscribe?t=")
+    claims = verify(_token(result.output.strip()), [NEW_KEY, OLD_KEY])
+    assert claims.email == "demo001@example.com"
+    assert claims.expires_at is not None
+
+
+def test_mint_link_needs_a_subscriber_and_numeric_ids(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["mint-link", "--job-id", "1"]).exit_code == 2
+    assert runner.invoke(args=["mint-link", "--subscriber-key", "a", "--job-id", "x1"]).exit_code == 2
