@@ -1,0 +1,166 @@
+"""Helpers of the operations tests: signed demo links, gunicorn and nginx subprocesses, log and HTML parsing.
+
+Plain functions (fixtures live in conftest.py). The shared helpers of ``tests/conftest.py`` are loaded by
+path because several ``conftest`` modules share that name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+_spec = importlib.util.spec_from_file_location("_root_conftest_for_ops", ROOT / "tests" / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+shared = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
+if _spec.name not in sys.modules:
+    sys.modules[_spec.name] = shared
+    _spec.loader.exec_module(shared)
+
+free_port = shared.free_port
+wait_for_http = shared.wait_for_http
+stop_process = shared.stop_process
+base_test_config = shared.base_test_config
+IN_CI = shared.IN_CI
+TEST_SIGNING_KEY = shared.TEST_SIGNING_KEY
+EMULATOR_CLIENT_ID = shared.EMULATOR_CLIENT_ID
+EMULATOR_CLIENT_SECRET = shared.EMULATOR_CLIENT_SECRET
+
+# Demo identities of the emulator (emulator/data/demo.json): demo-001..demo-020 are active on the Newsletter
+# list and got job 18099, odd numbers in batch 0, even numbers in batch 1.
+NEWSLETTER = {"j": 18099, "l": 17914}
+
+
+def demo_link_token(number: int = 1, *, with_email: bool = True, key: str = TEST_SIGNING_KEY) -> str:
+    """A signed link token for demo subscriber ``demo-00N`` built as an email would carry it (HS256 JWT)."""
+    claims: dict[str, Any] = {"v": 1, "sk": f"demo-{number:03d}", **NEWSLETTER, "b": 0 if number % 2 else 1}
+    if with_email:
+        claims["em"] = f"demo{number:03d}@example.com"
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def demo_email(number: int) -> str:
+    return f"demo{number:03d}@example.com"
+
+
+def app_environment(emulator: Any, tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """A process environment for gunicorn/flask subprocesses on the emulator and a SQLite journal."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SFMC_", "GUNICORN_", "PROMETHEUS_", "RATELIMIT_"))
+        and key not in ("DATABASE_URL", "LINK_SIGNING_KEYS", "WEB_CONCURRENCY", "PORT", "SCRIPT_NAME")
+    }
+    config = base_test_config(emulator, tmp_path)
+    config.pop("TESTING")
+    env.update({key: str(value) for key, value in config.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Gunicorn:
+    """A running gunicorn and where its output goes."""
+
+    process: subprocess.Popen
+    base_url: str
+    output: Path
+
+    def log_lines(self) -> list[str]:
+        return self.output.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def json_records(self) -> list[dict[str, Any]]:
+        """Every JSON log line written so far (stdout and stderr interleaved)."""
+        records = []
+        for line in self.log_lines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+
+def start_gunicorn(
+    env: dict[str, str], tmp_path: Path, *, args: tuple[str, ...] = (), cwd: Path = ROOT, workers: int = 1
+) -> Gunicorn:
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free loopback port; waits until /healthz answers."""
+    port = free_port()
+    env = {
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": "2",
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+    }
+    output = tmp_path / f"gunicorn-{port}.log"
+    handle = output.open("w")
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--config", "gunicorn.conf.py", *args, "wsgi:app"],
+        cwd=cwd,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    handle.close()
+    base_url = f"http://127.0.0.1:{port}{env.get('SCRIPT_NAME', '')}"
+    try:
+        _wait_healthy(f"{base_url}/healthz", process, output)
+    except Exception:
+        stop_process(process)
+        raise
+    return Gunicorn(process=process, base_url=base_url, output=output)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, output: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{output.read_text()}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer {url} within {timeout} s:\n{output.read_text()}")
+
+
+def nginx_binary() -> str:
+    """The nginx executable; skipped with a reason where it is not installed, a failure on CI."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found is None:
+        if IN_CI:
+            pytest.fail("nginx is not installed on CI; .ci/run installs it")
+        pytest.skip("nginx is not installed (apt-get install nginx): the reverse-proxy walk is skipped")
+    return found
+
+
+def form_fields(html: str, form_index: int = 0) -> tuple[str, dict[str, str]]:
+    """The action of a page's form and the values a browser would submit with the defaults chosen."""
+    from lxml import html as lxml_html
+
+    document = lxml_html.fromstring(html)
+    form = document.forms[form_index]
+    values: dict[str, str] = {}
+    for element in form.inputs:
+        name = element.get("name")
+        if not name:
+            continue
+        if element.tag == "input" and element.get("type") in ("radio", "checkbox"):
+            if element.get("checked") is not None or name not in values:
+                values[name] = element.get("value", "on")
+        elif element.tag in ("input", "textarea") and element.get("type") != "submit":
+            values[name] = element.value or ""
+    return form.get("action"), values

@@ -1,0 +1,120 @@
+"""Per-client POST limits (Flask-Limiter): memory and Redis storage, the 429 page, what is never limited."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from ops_helpers import IN_CI, demo_link_token
+
+LIMIT = "3 per minute"
+
+
+def _post_broken_link(client, address: str = "10.1.1.1", **headers: str):
+    """A POST that costs the server nothing (the link is refused) but counts against the limit."""
+    return client.post(
+        "/unsubscribe?t=not-a-token",
+        data={"scope": "list"},
+        environ_base={"REMOTE_ADDR": address},
+        headers=headers,
+    )
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    """Redis for shared limits (TEST_REDIS_URL or the local default); skipped if unreachable, fails on CI."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis at {url} is unreachable on CI: {exc}")
+        pytest.skip(f"Redis at {url} is unreachable: shared rate-limit storage not tested ({exc})")
+    return url
+
+
+def test_posts_beyond_the_limit_get_a_429_page_in_the_visitors_language(make_app) -> None:
+    client = make_app(RATELIMIT_POST=LIMIT).test_client()
+    statuses = [_post_broken_link(client).status_code for _ in range(3)]
+    assert statuses == [400, 400, 400]
+    refused = _post_broken_link(client, **{"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert refused.status_code == 429
+    body = refused.get_data(as_text=True)
+    assert "Zu viele Anfragen" in body
+    assert '<html lang="de"' in body
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Traceback" not in body
+    # another visitor is not affected
+    assert _post_broken_link(client, address="10.9.9.9").status_code == 400
+
+
+def test_gets_and_health_checks_are_never_limited(make_app) -> None:
+    client = make_app(RATELIMIT_POST="1 per minute").test_client()
+    link = f"/unsubscribe?t={demo_link_token(1)}"
+    for _ in range(10):
+        assert client.get(link).status_code == 200
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/metrics").status_code == 200
+        assert client.get("/readyz").status_code == 200
+
+
+def test_the_limit_keys_on_the_client_behind_a_trusted_proxy(make_app) -> None:
+    client = make_app(RATELIMIT_POST=LIMIT, TRUSTED_PROXIES="1").test_client()
+    nginx = "127.0.0.1"
+    for _ in range(3):
+        assert _post_broken_link(client, nginx, **{"X-Forwarded-For": "203.0.113.1"}).status_code == 400
+    assert _post_broken_link(client, nginx, **{"X-Forwarded-For": "203.0.113.1"}).status_code == 429
+    assert _post_broken_link(client, nginx, **{"X-Forwarded-For": "203.0.113.2"}).status_code == 400
+
+
+def test_one_click_posts_are_counted_per_link_not_per_mail_provider_address(make_app, emulator) -> None:
+    client = make_app(RATELIMIT_POST=LIMIT).test_client()
+    provider = "209.85.220.41"  # one mailbox provider's server posting for many recipients
+
+    def one_click(number: int):
+        return client.post(
+            f"/unsubscribe?t={demo_link_token(number, with_email=False)}",
+            data={"List-Unsubscribe": "One-Click"},
+            environ_base={"REMOTE_ADDR": provider},
+        )
+
+    assert [one_click(n).status_code for n in range(4, 10)] == [200] * 6
+    assert len(emulator.events()) == 6
+    assert [one_click(4).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_memory_storage_is_per_process(make_app) -> None:
+    first, second = (make_app(RATELIMIT_POST=LIMIT).test_client() for _ in range(2))
+    assert [_post_broken_link(first).status_code for _ in range(3)] == [400] * 3
+    assert _post_broken_link(second).status_code == 400  # the other "machine" knows nothing of those
+
+
+def test_redis_storage_shares_the_limit_between_machines(make_app, redis_url: str) -> None:
+    settings = {
+        "RATELIMIT_POST": LIMIT,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    first, second = (make_app(**settings).test_client() for _ in range(2))
+    assert _post_broken_link(first).status_code == 400
+    assert _post_broken_link(second).status_code == 400
+    assert _post_broken_link(first).status_code == 400
+    assert _post_broken_link(second).status_code == 429
+
+
+def test_an_unreachable_limit_store_never_blocks_an_unsubscribe(make_app, emulator, free_tcp_port) -> None:
+    client = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_tcp_port}/0").test_client()
+    response = client.post(f"/unsubscribe?t={demo_link_token(11)}", data={"scope": "list"})
+    assert response.status_code == 200
+    assert [event["subscriber_key"] for event in emulator.events()] == ["demo-011"]
+
+
+def test_a_malformed_limit_is_a_configuration_error(make_app) -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        make_app(RATELIMIT_POST="lots")
+    assert raised.value.problems[0].startswith("RATELIMIT_POST is invalid")

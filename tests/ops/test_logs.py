@@ -1,0 +1,124 @@
+"""JSON log lines: masking of emails and tokens, request ids, and a whole unsubscribe flow captured."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from ops_helpers import demo_email, demo_link_token, form_fields
+
+from app.ops.logs import JsonFormatter, RedactingFilter
+from app.ops.redact import mask_email, redact
+
+TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzayI6ImRlbW8tMDAxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "gone"),
+    [
+        ("sent to jane.doe+news@example.co.uk today", "j•••@example.co.uk", "jane.doe+news@"),
+        ("GET /unsubscribe?t=abc.def.ghi&lang=de", "t=<redacted>&lang=de", "abc.def.ghi"),
+        (f"token {TOKEN} seen", "token <redacted> seen", TOKEN[:20]),
+        ("Authorization: Bearer s3cr3t-value", "Bearer <redacted>", "s3cr3t-value"),
+        ('{"access_token": "tok-123", "expires_in": 1080}', '"expires_in": 1080', "tok-123"),
+        ("client_secret=hunter2&grant_type=x", "grant_type=x", "hunter2"),
+        ("redis://:pa55@cache:6379/0", "redis://<redacted>@cache:6379/0", "pa55"),
+        ("em=jane%40example.com", "j•••%40example.com", "jane%40"),
+        ("already masked j•••@example.com", "j•••@example.com", "jane"),
+    ],
+)
+def test_redact_masks_emails_and_removes_tokens(text: str, kept: str, gone: str) -> None:
+    redacted = redact(text)
+    assert kept in redacted
+    assert gone not in redacted
+
+
+def test_mask_email_keeps_first_letter_and_domain() -> None:
+    assert mask_email("jane@example.com") == "j•••@example.com"
+    assert mask_email("not-an-address") == "•••"
+
+
+def _format(record: logging.LogRecord) -> dict:
+    RedactingFilter().filter(record)
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_filter_masks_arguments_and_formatter_writes_one_json_object() -> None:
+    record = logging.LogRecord(
+        "app.test", logging.WARNING, __file__, 1, "for %s via %s", ("ann@example.org", TOKEN), None
+    )
+    record.request_id = "req-1"
+    record.status = 202
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = _format(record)
+    assert entry["message"] == "for a•••@example.org via <redacted>"
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "app.test"
+    assert entry["request_id"] == "req-1"
+    assert entry["status"] == 202
+    assert entry["time"].endswith("+00:00")
+
+
+def test_exception_text_is_redacted_too() -> None:
+    try:
+        raise ValueError(f"bad link t={TOKEN} for bob@example.net")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("app.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    entry = _format(record)
+    assert "Traceback" in entry["exception"]
+    assert TOKEN not in entry["exception"]
+    assert "bob@example.net" not in entry["exception"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "echoed_as_sent"),
+    [
+        ("edge-4f2a9c:17", True),
+        ("a" * 128, True),
+        ("a" * 129, False),
+        ("has space", False),
+        ("<script>", False),
+        ("jane@example.com", False),
+        ("", False),
+    ],
+)
+def test_request_id_is_taken_when_safe_and_always_echoed(client, sent: str, echoed_as_sent: bool) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": sent})
+    echoed = response.headers["X-Request-ID"]
+    if echoed_as_sent:
+        assert echoed == sent
+    else:
+        assert echoed != sent
+        assert len(echoed) == 32 and echoed.isalnum()
+
+
+def test_a_whole_flow_logs_json_lines_without_email_or_token(make_app, emulator, capsys) -> None:
+    app = make_app(LOG_LEVEL="DEBUG")
+    client = app.test_client()
+    token = demo_link_token(3)
+    capsys.readouterr()
+
+    page = client.get(f"/unsubscribe?t={token}", headers={"X-Request-ID": "flow-get"})
+    assert page.status_code == 200
+    action, fields = form_fields(page.get_data(as_text=True))
+    fields["reason"] = "other"
+    fields["other_text"] = f"please stop, write to {demo_email(3)} instead"
+    done = client.post(action, data=fields, headers={"X-Request-ID": "flow-post"})
+    assert done.status_code == 200
+    assert [event["subscriber_key"] for event in emulator.events()] == ["demo-003"]
+
+    output = capsys.readouterr().out
+    lines = [line for line in output.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert len(records) >= 2
+    for forbidden in (demo_email(3), token, token.split(".")[1], token.split(".")[2]):
+        assert forbidden not in output
+    by_request = {record.get("request_id"): record for record in records if record.get("status")}
+    assert by_request["flow-get"]["route"] == "unsubscribe.show"
+    assert by_request["flow-get"]["status"] == 200
+    assert by_request["flow-post"]["status"] == 200
+    assert isinstance(by_request["flow-post"]["duration_ms"], float)
