@@ -435,8 +435,8 @@ class Journal:
         with self._transaction() as cur:
             return cur.execute(
                 "UPDATE journal_entries SET state = 'dead', claimed_by = NULL, claimed_until = NULL, "
-                "next_attempt_at = NULL, updated_at = ?, finished_at = ?, "
-                "last_error = 'gave up: the last allowed attempt never reported back (worker stopped?)' "
+                "next_attempt_at = NULL, updated_at = ?, finished_at = ?, last_error = "
+                "'gave up: the last allowed attempt never reported back (worker stopped or killed)' "
                 "WHERE state = 'pending' AND claimed_until IS NOT NULL AND claimed_until < ? "
                 "AND attempts >= ?",
                 (self._to_db(now), self._to_db(now), self._to_db(now), max_attempts),

@@ -1,0 +1,366 @@
+"""Delivery to the emulator with the real client: outcomes, batching, faults, budgets, backoff, dead entries.
+
+Every test runs on SQLite and on PostgreSQL. What reached "Marketing Cloud" is read from the emulator's
+event list, never from our own records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from journal_helpers import (
+    ALREADY_OFF_NEWSLETTER,
+    BRAND_EVENTS,
+    BRAND_NEWSLETTER,
+    CHILD_ACTIVE,
+    NEWSLETTER,
+    PARENT_ACTIVE,
+    PRODUCT_NEWS,
+    UNKNOWN_KEY,
+    request_for,
+    wait_until,
+)
+
+from app.journal import deliver_inline, get_delivery, get_journal
+from app.journal.delivery import reason_text, to_event
+from app.journal.models import Scope, Source, State, UnsubscribeRequest
+from app.journal.store import utcnow
+from app.sfmc.models import LogUnsubEvent
+
+
+def event_keys(emulator: Any) -> Counter:
+    """(subscriber key, list) of every UnsubEvent Marketing Cloud logged, with how often."""
+    return Counter((event["subscriber_key"], event["list_id"]) for event in emulator.events())
+
+
+# -- mapping a request to LogUnsubEvent (pure) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "expected"),
+    [
+        ({"reason_code": "too_many"}, "Profile Center: Too many emails"),
+        ({"reason_code": "not_relevant"}, "Profile Center: Content not relevant"),
+        ({"reason_code": "never_signed_up"}, "Profile Center: Never signed up"),
+        ({"reason_code": "no_longer_interested"}, "Profile Center: No longer interested"),
+        ({"reason_code": "other"}, "Profile Center: Other"),
+        (
+            {"reason_code": "other", "reason_text": "  Moving\nabroad "},
+            "Profile Center: Other: Moving abroad",
+        ),
+        ({"reason_code": "too_many", "reason_text": "ignored"}, "Profile Center: Too many emails"),
+        ({"reason_code": "other", "reason_text": "bell\x07 here"}, "Profile Center: Other: bell here"),
+        ({"reason_code": None}, "Profile Center: No reason given"),
+        ({"source": Source.ONE_CLICK, "reason_code": None}, "One-click unsubscribe (RFC 8058)"),
+    ],
+)
+def test_reason_sent_to_marketing_cloud_is_english_and_readable(
+    request_fields: dict[str, Any], expected: str
+) -> None:
+    assert reason_text(UnsubscribeRequest(subscriber_key="k", **request_fields)) == expected
+
+
+def test_a_long_free_text_is_cut_to_a_readable_length() -> None:
+    reason = reason_text(UnsubscribeRequest(reason_code="other", reason_text="x" * 1000))
+    assert reason.startswith("Profile Center: Other: xxx")
+    assert len(reason) == 250
+
+
+@pytest.mark.parametrize(
+    ("scope", "all_subscribers", "expected"),
+    [
+        (Scope.LIST, None, ("18099", "17914", "1")),
+        (Scope.LIST, "1000", ("18099", "17914", "1")),
+        (Scope.ALL, "1000", ("18099", "1000", "1")),
+        (Scope.ALL, None, (None, None, None)),
+    ],
+)
+def test_scope_decides_the_job_context_sent(
+    scope: Scope, all_subscribers: str | None, expected: tuple[str | None, ...]
+) -> None:
+    request = UnsubscribeRequest(
+        subscriber_key="demo-002",
+        email="demo002@example.com",
+        job_id="18099",
+        list_id="17914",
+        batch_id="1",
+        mid="510001000",
+        scope=scope,
+    )
+    event = to_event(request, all_subscribers_list_id=all_subscribers)
+    assert (event.job_id, event.list_id, event.batch_id) == expected
+    assert event == LogUnsubEvent(
+        subscriber_key="demo-002",
+        email="demo002@example.com",
+        job_id=expected[0],
+        list_id=expected[1],
+        batch_id=expected[2],
+        reason="Profile Center: No reason given",
+        client_mid="510001000",
+    )
+
+
+# -- inline delivery ----------------------------------------------------------------------------------
+
+
+def test_inline_delivery_unsubscribes_and_records_marketing_clouds_answer(app: Flask, emulator: Any) -> None:
+    entry = get_journal().record(
+        request_for("demo-002", NEWSLETTER, reason_code="other", reason_text="Moving abroad", language="de")
+    )
+    delivered = deliver_inline(entry.id)
+    assert delivered.state is State.DELIVERED
+    assert delivered.sfmc_status_message == "Event posted"
+    assert delivered.sfmc_request_id
+    assert delivered.attempts == 1
+    (event,) = emulator.events()
+    assert (event["subscriber_key"], event["job_id"], event["list_id"], event["mid"]) == (
+        "demo-002",
+        "18099",
+        "17914",
+        "510001000",
+    )
+    assert event["reason"] == "Profile Center: Other: Moving abroad"
+
+
+def test_inline_delivery_of_all_email_is_tracked_against_the_job(app: Flask, emulator: Any) -> None:
+    entry = get_journal().record(
+        request_for("demo-003", NEWSLETTER, scope=Scope.ALL, source=Source.ONE_CLICK)
+    )
+    assert deliver_inline(entry.id).state is State.DELIVERED
+    (event,) = emulator.events()
+    assert (event["subscriber_key"], event["job_id"], event["list_id"]) == ("demo-003", "18099", "1000")
+    assert event["reason"] == "One-click unsubscribe (RFC 8058)"
+
+
+def test_already_unsubscribed_and_unknown_subscribers(app: Flask, emulator: Any) -> None:
+    journal = get_journal()
+    already = deliver_inline(journal.record(request_for(ALREADY_OFF_NEWSLETTER, NEWSLETTER)).id)
+    master = deliver_inline(journal.record(request_for("demo-021", NEWSLETTER)).id)
+    unknown = deliver_inline(journal.record(request_for(UNKNOWN_KEY, NEWSLETTER)).id)
+    assert (already.state, already.error_code) == (State.ALREADY, 401)
+    assert (master.state, master.error_code) == (State.ALREADY, 12012)
+    assert already.state.unsubscribed and master.state.unsubscribed
+    assert (unknown.state, unknown.error_code) == (State.REJECTED, 400)
+    assert unknown.last_error == "the subscriber could not be found on the specified JobID"
+    assert emulator.events() == []
+
+
+def test_double_submit_while_pending_is_delivered_once(make_app: Callable[..., Flask], emulator: Any) -> None:
+    app = make_app()
+    with app.app_context():
+        emulator.faults(error_rate=1.0, errors=["outage"])
+        first = get_journal().record(request_for("demo-004", PRODUCT_NEWS))
+        assert deliver_inline(first.id).state is State.PENDING
+        second = get_journal().record(request_for("demo-004", PRODUCT_NEWS))
+        assert second.id == first.id
+        emulator.faults()
+        time.sleep(0.25)  # past the (test-sized) backoff
+        get_delivery().deliver_due()
+        assert get_journal().get(first.id).state is State.DELIVERED
+    assert event_keys(emulator) == Counter({("demo-004", "17920"): 1})
+
+
+# -- batching -----------------------------------------------------------------------------------------
+
+
+def test_batches_per_business_unit_with_outcomes_matched_by_position(
+    make_app: Callable[..., Flask], emulator: Any
+) -> None:
+    app = make_app(DELIVERY_BATCH_SIZE="7")
+    journal = app.extensions["journal"]
+    parent = [request_for(key, NEWSLETTER) for key in PARENT_ACTIVE[:15]]
+    parent[3] = request_for(UNKNOWN_KEY, NEWSLETTER)  # rejected, in the middle of a batch
+    parent[9] = request_for(ALREADY_OFF_NEWSLETTER, NEWSLETTER)  # already
+    parent += [request_for(key, PRODUCT_NEWS) for key in PARENT_ACTIVE[15:20]]
+    child = [request_for(key, BRAND_NEWSLETTER) for key in CHILD_ACTIVE]
+    # Interleave the business units: grouping is the delivery's job, not the order of arrival.
+    entries = [
+        journal.record(request)
+        for pair in zip(parent, child + [None] * 12, strict=True)
+        for request in pair
+        if request
+    ]
+    assert len(entries) == 28
+
+    report = app.extensions["journal_delivery"].deliver_due()
+
+    stats = emulator.state()["stats"]
+    assert report.calls == stats["soap_calls"] == 3 + 2  # ceil(20 / 7) parent + ceil(8 / 7) child
+    assert stats["requests_executed"] == 28
+    states = {entry.request.subscriber_key: journal.get(entry.id) for entry in entries}
+    assert (states[UNKNOWN_KEY].state, states[UNKNOWN_KEY].error_code) == (State.REJECTED, 400)
+    assert (states[ALREADY_OFF_NEWSLETTER].state, states[ALREADY_OFF_NEWSLETTER].error_code) == (
+        State.ALREADY,
+        401,
+    )
+    delivered = {key for key, entry in states.items() if entry.state is State.DELIVERED}
+    assert len(delivered) == 26
+    assert {key for key, _list in event_keys(emulator)} == delivered
+    assert max(event_keys(emulator).values()) == 1
+    events = {event["subscriber_key"]: event for event in emulator.events()}
+    assert {events[key]["mid"] for key in CHILD_ACTIVE} == {"510001001"}
+
+
+# -- faults: acceptance 1 -----------------------------------------------------------------------------
+
+FAULT_REQUESTS = [
+    request_for("demo-005", NEWSLETTER),
+    request_for("demo-006", PRODUCT_NEWS, reason_code="other", reason_text="Too often"),
+    request_for("child-004", BRAND_NEWSLETTER),
+    request_for("child-005", BRAND_EVENTS),
+    request_for("demo-007", NEWSLETTER, scope=Scope.ALL),
+    request_for("demo-008", PRODUCT_NEWS, source=Source.ONE_CLICK, reason_code=None),
+    request_for(UNKNOWN_KEY, NEWSLETTER),  # a permanent error: must end rejected, with its reason
+]
+EXPECTED_EVENTS = Counter(
+    {
+        ("demo-005", "17914"): 1,
+        ("demo-006", "17920"): 1,
+        ("child-004", "27914"): 1,
+        ("child-005", "27920"): 1,
+        ("demo-007", "1000"): 1,
+        ("demo-008", "17920"): 1,
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"error_rate": 1.0, "errors": ["outage"]}, id="down"),
+        pytest.param({"error_rate": 1.0, "errors": ["rate_limited"]}, id="throttled"),
+        pytest.param({"error_rate": 1.0, "errors": ["login_failed"]}, id="token-rejected"),
+        pytest.param({"error_rate": 1.0, "errors": ["token_expired"]}, id="token-expired"),
+        pytest.param({"error_rate": 1.0, "errors": ["drop"]}, id="connection-dropped"),
+        pytest.param({"error_rate": 1.0, "errors": ["html_502"]}, id="proxy-502"),
+    ],
+)
+def test_every_request_is_delivered_once_the_fault_clears(
+    make_app: Callable[..., Flask], emulator: Any, fault: dict[str, Any]
+) -> None:
+    app = make_app()
+    with app.app_context():
+        journal = get_journal()
+        emulator.faults(**fault)
+        for request in FAULT_REQUESTS:
+            started = time.monotonic()
+            entry = deliver_inline(journal.record(request).id)
+            # The page answers within its budget with "we have it", never an error.
+            assert time.monotonic() - started < 0.5 + 0.5
+            assert entry.state is State.PENDING
+            assert entry.last_error
+
+        time.sleep(0.25)
+        report = get_delivery().deliver_due()
+        assert report.failed_calls == 2  # one failed call per business unit, not one per batch or entry
+        assert report.outcomes == {"retry": 7}
+        # Noticed: everything is pending with its error and next attempt, and status shows its age.
+        pending = journal.entries(state=State.PENDING)
+        assert len(pending) == 7
+        assert all(e.attempts == 2 and e.last_error and e.next_attempt_at > e.created_at for e in pending)
+        assert journal.oldest_pending_age() > 0
+        assert emulator.events() == []
+
+        emulator.faults()  # Marketing Cloud is back
+        time.sleep(0.25)
+        report = get_delivery().deliver_due()
+        assert report.outcomes == {"delivered": 6, "rejected": 1}
+        counts = journal.counts_by_state()
+        assert counts == {"pending": 0, "delivered": 6, "already": 0, "rejected": 1, "dead": 0}
+        (rejected,) = journal.entries(state=State.REJECTED)
+        assert rejected.request.subscriber_key == UNKNOWN_KEY
+        assert (rejected.error_code, rejected.last_error) == (
+            400,
+            "the subscriber could not be found on the specified JobID",
+        )
+    assert event_keys(emulator) == EXPECTED_EVENTS
+
+
+def test_slow_marketing_cloud_leaves_the_page_within_budget_and_delivers_once(
+    make_app: Callable[..., Flask], emulator: Any
+) -> None:
+    app = make_app(INLINE_DELIVERY_BUDGET="0.3")
+    with app.app_context():
+        emulator.faults(latency_ms=1200)
+        entry = get_journal().record(request_for("demo-009", NEWSLETTER))
+        started = time.monotonic()
+        answer = deliver_inline(entry.id)
+        assert time.monotonic() - started < 0.6
+        assert answer.state is State.PENDING  # "we have your request"
+        # The worker runs meanwhile: the inline attempt still holds the entry, so it is not sent twice.
+        assert get_delivery().deliver_due().calls == 0
+        finished = wait_until(lambda: get_journal().get(entry.id).state is State.DELIVERED, timeout=8)
+        assert finished
+        assert get_delivery().deliver_due().calls == 0
+    assert event_keys(emulator) == Counter({("demo-009", "17914"): 1})
+
+
+def test_a_timeout_after_marketing_cloud_acted_is_counted_as_a_possible_duplicate(
+    make_app: Callable[..., Flask], emulator: Any
+) -> None:
+    app = make_app(SFMC_TIMEOUT="0.4", INLINE_DELIVERY_BUDGET="0.2")
+    with app.app_context():
+        journal = get_journal()
+        emulator.faults(error_rate=1.0, errors=["timeout"], timeout_ms=1000)
+        entry = journal.record(request_for("demo-010", NEWSLETTER))
+        assert deliver_inline(entry.id).state is State.PENDING
+        timed_out = wait_until(lambda: (e := journal.get(entry.id)).claimed_by is None and e, timeout=5)
+        assert timed_out.duplicates == 1
+        assert "0.4 s" in timed_out.last_error
+
+        emulator.faults()
+        time.sleep(0.25)
+        get_delivery().deliver_due()
+        retried = journal.get(entry.id)
+        # Marketing Cloud had acted on the first call: the retry finds the person unsubscribed already.
+        assert (retried.state, retried.error_code) == (State.ALREADY, 401)
+        assert journal.possible_duplicates() == 1
+    assert event_keys(emulator) == Counter({("demo-010", "17914"): 1})
+
+
+# -- giving up: dead entries --------------------------------------------------------------------------
+
+
+def test_entries_that_keep_failing_become_dead_and_can_be_retried(
+    make_app: Callable[..., Flask], emulator: Any
+) -> None:
+    app = make_app(DELIVERY_MAX_ATTEMPTS="2")
+    with app.app_context():
+        journal = get_journal()
+        emulator.faults(error_rate=1.0, errors=["outage"])
+        entry = journal.record(request_for("demo-011", NEWSLETTER))
+        assert deliver_inline(entry.id).state is State.PENDING  # attempt 1
+        time.sleep(0.25)
+        get_delivery().deliver_due()  # attempt 2: the last allowed
+        dead = journal.get(entry.id)
+        assert dead.state is State.DEAD
+        assert dead.last_error.startswith("gave up after 2 attempts")
+        assert "Unplanned Outage" in dead.last_error
+        assert get_delivery().deliver_due().calls == 0  # dead entries are not retried on their own
+
+        emulator.faults()
+        assert journal.retry_dead() == (1, 0)
+        get_delivery().deliver_due()
+        assert journal.get(entry.id).state is State.DELIVERED
+    assert event_keys(emulator) == Counter({("demo-011", "17914"): 1})
+
+
+def test_entries_past_the_age_limit_become_dead_after_a_failed_attempt(
+    make_app: Callable[..., Flask], emulator: Any
+) -> None:
+    app = make_app(DELIVERY_MAX_AGE_HOURS="1")
+    with app.app_context():
+        journal = get_journal()
+        emulator.faults(error_rate=1.0, errors=["rate_limited"])
+        old = journal.record(request_for("demo-012", NEWSLETTER), now=utcnow() - timedelta(hours=2))
+        fresh = journal.record(request_for("demo-013", NEWSLETTER))
+        get_delivery().deliver_due()
+        assert journal.get(old.id).state is State.DEAD
+        assert "Rate Limited" in journal.get(old.id).last_error
+        assert journal.get(fresh.id).state is State.PENDING
