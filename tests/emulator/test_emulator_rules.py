@@ -6,9 +6,21 @@ Demo identities are documented in docs/emulator.md (parent unit 510001000, child
 from __future__ import annotations
 
 import pytest
-from emu_helpers import CHILD_MID, PARENT_MID, Params, unsub
+from emu_helpers import CHILD_MID, PARENT_MID, Params, get_token, unsub
 
 DEFAULT_REASON = "Unsubscribed via Log Unsub Event Execute call"
+
+
+@pytest.fixture
+def token(emulator) -> str:
+    """A parent-unit token from the freshly reset emulator."""
+    return get_token(emulator.base_url)
+
+
+@pytest.fixture
+def child_token(emulator) -> str:
+    """A token issued for the child business unit (``account_id``)."""
+    return get_token(emulator.base_url, account_id=CHILD_MID)
 
 
 def _subscriber(state: dict, key: str) -> dict:

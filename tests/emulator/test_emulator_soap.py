@@ -30,6 +30,12 @@ from wsdl_schema import load_wsdl_schema, validate_body
 OK_PARAMS = [("SubscriberKey", "demo-001"), ("JobID", "18099")]
 
 
+@pytest.fixture
+def token(emulator) -> str:
+    """A parent-unit token from the freshly reset emulator."""
+    return get_token(emulator.base_url)
+
+
 def test_suds_envelope_is_accepted_unchanged(emulator, token: str, shared_dir: Path) -> None:
     document = etree.parse(str(shared_dir / "sfmc" / "examples" / "execute-request-suds.xml"))
     [oauth] = document.getroot().iter(f"{{{FUEL}}}fueloauth")
