@@ -7,6 +7,7 @@ Views stay thin: verify the link, read the form, call the journal, render. GET n
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +28,7 @@ bp = Blueprint("unsubscribe", __name__)
 
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
+WITHOUT_JOB_FIELD = "without_job"
 
 
 class Outcome(StrEnum):
@@ -83,6 +85,7 @@ def show() -> tuple[str, int] | str:
     if claims is None:
         return _invalid_link()
     form = UnsubscribeForm.for_link(None, claims.has_job_context, _reasons())
+    g.outcome = "form_shown"
     return _render_form(token, claims, form)
 
 
@@ -97,7 +100,12 @@ def submit() -> Any:
         return _one_click(claims)
     form = UnsubscribeForm.for_link(request.form, claims.has_job_context, _reasons())
     if not form.validate():
+        g.outcome = "form_invalid"
         return _render_form(token, claims, form), 400
+    if form.chosen_scope is Scope.ALL and request.form.get(WITHOUT_JOB_FIELD) == "1":
+        # The offer after "could not find that subscription": Marketing Cloud did not find the person on
+        # the link's job, so the same job would fail again; a plain master unsubscribe does not need it.
+        claims = replace(claims, job_id=None, list_id=None, batch_id=None)
     entry = _journal_and_deliver(
         _request_for(
             claims,
@@ -108,6 +116,7 @@ def submit() -> Any:
         )
     )
     outcome = outcome_of(entry)
+    g.outcome = str(entry.state)
     return render_template(
         "unsubscribe/result.html",
         outcome=outcome.value,
@@ -123,6 +132,7 @@ def _one_click(claims: LinkClaims) -> Response:
     """RFC 8058: unsubscribe from the list at once; a short plain-text answer, no redirect, no cookie."""
     scope = Scope.LIST if claims.has_job_context else Scope.ALL
     entry = _journal_and_deliver(_request_for(claims, scope=scope, source=Source.ONE_CLICK))
+    g.outcome = f"one_click_{entry.state}"
     messages = {
         Outcome.UNSUBSCRIBED: gettext("You are unsubscribed."),
         Outcome.ALREADY: gettext("You were already unsubscribed."),
@@ -187,6 +197,7 @@ def _claims_or_none(token: str) -> LinkClaims | None:
 
 
 def _invalid_link() -> tuple[str, int]:
+    g.outcome = "invalid_link"
     return render_template("unsubscribe/invalid.html"), 400
 
 
