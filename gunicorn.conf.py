@@ -44,13 +44,16 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _validate_app_settings() -> None:
+    from app.ops.limits import setting_problems
     from config import ConfigError, load_config
 
     try:
-        load_config()
+        problems = setting_problems(load_config())
     except ConfigError as error:
-        for problem in error.problems:
-            print(f"configuration error: {problem}", file=sys.stderr)
+        problems = error.problems
+    for problem in problems:
+        print(f"configuration error: {problem}", file=sys.stderr)
+    if problems:
         sys.exit(2)
 
 

@@ -13,12 +13,15 @@ that storage is down the limiter falls back to per-process memory rather than re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from limits.errors import ConfigurationError
+from limits.storage import SCHEMES
 
 from config import ConfigError
 
@@ -38,13 +41,25 @@ def _not_limited() -> bool:
     return request.method not in LIMITED_METHODS
 
 
+def setting_problems(values: Mapping[str, Any]) -> list[str]:
+    """Problems with the limit settings that ``config.py`` cannot see: the limit's syntax, the storage."""
+    problems = []
+    try:
+        parse_many(str(values.get("RATELIMIT_POST", "")))
+    except ValueError as exc:
+        problems.append(f"RATELIMIT_POST is invalid: {exc} (e.g. '20 per minute' or '20/minute;200/hour')")
+    scheme = str(values.get("RATELIMIT_STORAGE_URI", "")).split("://", 1)[0]
+    if scheme not in SCHEMES:
+        problems.append(f"RATELIMIT_STORAGE_URI is invalid: unknown storage {scheme!r} (memory://, redis://)")
+    return problems
+
+
 def init_app(app: Flask) -> Limiter:
     """Create the limiter for ``app`` with one application-wide POST limit."""
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "profile-center")
-    try:
-        parse_many(app.config["RATELIMIT_POST"])
-    except ValueError as exc:
-        raise ConfigError([f"RATELIMIT_POST is invalid: {exc}"]) from exc
+    problems = setting_problems(app.config)
+    if problems:
+        raise ConfigError(problems)
     limiter = Limiter(
         rate_limit_key,
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],

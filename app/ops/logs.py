@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -76,14 +77,18 @@ class JsonFormatter(logging.Formatter):
 
 
 class _StdoutHandler(logging.StreamHandler):
-    """A stream handler that writes to whatever ``sys.stdout`` is at the time (test runners replace it)."""
+    """Writes to whatever ``sys.stdout`` is at the time (test runners replace it).
+
+    Under the ``flask`` command line the logs go to stderr instead, so that what a command prints
+    (``check-config``, ``journal export``, ``mint-link``) stays clean on stdout for pipes.
+    """
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
     @property
     def stream(self):  # type: ignore[override]
-        return sys.stdout
+        return sys.stderr if os.environ.get("FLASK_RUN_FROM_CLI") == "true" else sys.stdout
 
     @stream.setter
     def stream(self, value: Any) -> None:

@@ -77,7 +77,9 @@ def test_readyz_stays_ready_while_marketing_cloud_accepts_us_despite_an_old_entr
 
 
 @pytest.mark.postgres
-def test_readyz_is_unready_when_the_journal_is_unreachable(make_app, postgres_url: str, postgres_server_url) -> None:
+def test_readyz_is_unready_when_the_journal_is_unreachable(
+    make_app, postgres_url: str, postgres_server_url
+) -> None:
     client = make_app(DATABASE_URL=postgres_url).test_client()
     assert client.get("/readyz").status_code == 200
     name = postgres_url.rsplit("/", 1)[1]
