@@ -84,6 +84,9 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Worker heartbeat files in memory (a container's /tmp on overlayfs can stall them); gunicorn's default else.
+_SHM = "/dev/shm"  # noqa: S108 - a memory filesystem for gunicorn's own heartbeat files, not for data
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (_SHM if os.path.isdir(_SHM) else None)
 # Forwarded headers are trusted in one place only: the app's ProxyFix, configured by TRUSTED_PROXIES.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 secure_scheme_headers: dict[str, str] = {}

@@ -35,6 +35,10 @@ bp = Blueprint("ops_metrics", __name__)
 PREFIX = "profile_center"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Multiprocess mode opens its files as soon as a metric exists: make sure the directory does too.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 # Created unregistered: each scrape builds its own registry (several apps may live in one test process).
 HTTP_REQUESTS = Counter(
     f"{PREFIX}_http_requests",
