@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from conftest import NEWSLETTER, journal_entries, link
 from flask import Flask
 from flask.testing import FlaskClient
+from flow_helpers import NEWSLETTER, journal_entries, link
 
 
 def _radios(html: str, name: str) -> list[str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import (
+from flask import Flask
+from flask.testing import FlaskClient
+from flow_helpers import (
     ALL_SUBSCRIBERS,
     ALREADY_OFF_NEWSLETTER,
     BRAND_NEWSLETTER,
@@ -15,8 +17,6 @@ from conftest import (
     journal_entries,
     link,
 )
-from flask import Flask
-from flask.testing import FlaskClient
 
 from app.journal.models import Scope, Source, State
 

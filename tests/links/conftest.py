@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from link_helpers import NEW_KEY, OLD_KEY
 
 from app import create_app
-from tests.conftest import TEST_SIGNING_KEY, base_test_config
-
-OLD_KEY = "previous-signing-key-0123456789"
-NEW_KEY = TEST_SIGNING_KEY
+from tests.conftest import base_test_config
 
 
 @pytest.fixture
@@ -46,8 +44,3 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def journal_entries(app: Flask) -> list[Any]:
-    """Everything the app's journal holds."""
-    return app.extensions["journal"].entries()

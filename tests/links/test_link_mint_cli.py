@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import NEW_KEY, OLD_KEY
 from flask import Flask
+from link_helpers import NEW_KEY, OLD_KEY
 
 from app.links import verify
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import NEW_KEY, OLD_KEY, journal_entries
 from flask import Flask
 from flask.testing import FlaskClient
-from test_tokens import REJECTED_TOKENS
+from link_helpers import NEW_KEY, OLD_KEY, journal_entries
+from test_link_tokens import REJECTED_TOKENS
 
 from app.links import LinkClaims, mint
 

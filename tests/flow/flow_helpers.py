@@ -1,0 +1,29 @@
+"""Helpers of the flow tests: the emulator's demo identities, minted links, the journal's contents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.links import LinkClaims, mint
+from tests.conftest import TEST_SIGNING_KEY
+
+# Demo identities of the emulator (emulator/data/demo.json, docs/emulator.md).
+PARENT_MID = "510001000"
+CHILD_MID = "510001001"
+ALL_SUBSCRIBERS = "1000"
+NEWSLETTER = {"job_id": "18099", "list_id": "17914", "batch_id": "0"}  # odd demo-0NN were sent batch 0
+NEWSLETTER_BATCH_1 = {"job_id": "18099", "list_id": "17914", "batch_id": "1"}  # even ones batch 1
+BRAND_NEWSLETTER = {"job_id": "28001", "list_id": "27914", "batch_id": "0", "mid": CHILD_MID}
+ALREADY_OFF_NEWSLETTER = "demo-022"  # unsubscribed from the newsletter already, sent batch 1 (401)
+NOT_ON_NEWSLETTER_JOB = "demo-024"  # exists, but job 18099 was never sent to them (400)
+
+
+def link(**claims: Any) -> str:
+    """The path and query of a link for ``claims`` (LinkClaims fields), signed with the test key."""
+    return "/unsubscribe?t=" + mint(LinkClaims(**claims), TEST_SIGNING_KEY)
+
+
+def journal_entries(app: Flask) -> list[Any]:
+    return app.extensions["journal"].entries()

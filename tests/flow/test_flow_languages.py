@@ -1,0 +1,144 @@
+"""Languages: link `loc`, then `?lang=`, then Accept-Language, then DEFAULT_LOCALE; complete catalogs."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel import dates as babel_dates
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_babel import force_locale
+from flow_helpers import NEWSLETTER, NEWSLETTER_BATCH_1, link
+
+from app.journal.models import REASON_LABELS as ENGLISH_REASONS
+from app.unsubscribe.i18n import SUPPORTED_LOCALES
+from app.unsubscribe.reasons import REASON_LABELS
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "translations"
+
+HEADINGS = {"en": "Unsubscribe", "de": "Abmelden", "fr": "Se désabonner", "es": "Darse de baja"}
+REASON_TEXT = {
+    "en": "Too many emails",
+    "de": "Zu viele E-Mails",
+    "fr": "Trop d’e-mails",
+    "es": "Demasiados correos",
+}
+DONE = {
+    "en": "You are unsubscribed",
+    "de": "Sie sind abgemeldet",
+    "fr": "Vous êtes désabonné",
+    "es": "Se ha dado de baja",
+}
+
+
+def _lang(html: str) -> str:
+    return re.search(r'<html lang="([^"]+)"', html).group(1)
+
+
+@pytest.mark.parametrize(
+    ("loc", "query", "accept", "default", "expected"),
+    [
+        ("de", "?lang=fr", "es", "en", "de"),  # the link's language first
+        ("fr-CA", "", "de", "en", "fr"),  # regional tags fall back to the language
+        (None, "?lang=fr", "es", "de", "fr"),  # then ?lang=
+        ("xx", "?lang=es", "de", "en", "es"),  # an unsupported loc is passed over
+        (None, "", "es-MX,es;q=0.9,en;q=0.5", "de", "es"),  # then Accept-Language
+        (None, "?lang=zz", "pt-BR,de;q=0.8", "en", "de"),  # best supported match
+        (None, "", "ja", "fr", "fr"),  # then DEFAULT_LOCALE
+        (None, "", "", "de-CH", "de"),
+        (None, "", "", "pt", "en"),  # and English when the default is not one we speak
+    ],
+)
+def test_language_order(
+    make_app: Any, loc: str | None, query: str, accept: str, default: str, expected: str
+) -> None:
+    client = make_app(DEFAULT_LOCALE=default).test_client()
+    url = link(subscriber_key="demo-001", locale=loc, **NEWSLETTER) + query.replace("?", "&")
+    html = client.get(url, headers={"Accept-Language": accept} if accept else {}).get_data(as_text=True)
+    assert _lang(html) == expected
+    assert f"<h1>{HEADINGS[expected]}</h1>" in html
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LOCALES)
+def test_every_page_speaks_the_language_including_reasons_and_dates(
+    client: FlaskClient, language: str
+) -> None:
+    url = link(subscriber_key="demo-002", locale=language, **NEWSLETTER_BATCH_1)
+    form = client.get(url).get_data(as_text=True)
+    assert _lang(form) == language and REASON_TEXT[language] in form
+    result = client.post(url, data={"scope": "list", "reason": "too_many"}).get_data(as_text=True)
+    assert _lang(result) == language and DONE[language] in result
+    assert babel_dates.format_date(date.today(), "long", locale=language) in result  # "Recorded on …"
+    invalid = client.get("/unsubscribe?t=x", headers={"Accept-Language": language}).get_data(as_text=True)
+    assert _lang(invalid) == language
+    index = client.get(f"/?lang={language}").get_data(as_text=True)
+    assert _lang(index) == language
+
+
+def test_the_recorded_date_is_formatted_for_the_language(app: Flask) -> None:
+    with app.test_request_context("/?lang=de"):
+        from flask_babel import format_date
+
+        assert format_date(date(2026, 11, 25), "long") == "25. November 2026"
+
+
+def test_one_click_answer_follows_accept_language(client: FlaskClient) -> None:
+    response = client.post(
+        link(subscriber_key="demo-003", **NEWSLETTER),
+        data={"List-Unsubscribe": "One-Click"},
+        headers={"Accept-Language": "de"},
+    )
+    assert response.get_data(as_text=True) == "Sie sind abgemeldet.\n"
+
+
+def _messages(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return {message.id: message for message in read_po(handle) if message.id}
+
+
+def test_the_template_catalog_holds_every_text_of_the_code_and_templates() -> None:
+    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+    method_map = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
+    found = {
+        message
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map=method_map, keywords=keywords
+        )
+        if isinstance(message, str)
+    }
+    assert found == set(_messages(TRANSLATIONS / "messages.pot"))
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LOCALES)
+def test_each_catalog_is_complete_and_its_mo_matches(language: str) -> None:
+    po_path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+    template = _messages(TRANSLATIONS / "messages.pot")
+    translated = _messages(po_path)
+    assert set(translated) == set(template)
+    for msgid, message in translated.items():
+        assert message.string, f"{language}: {msgid!r} is not translated"
+        assert not message.fuzzy, f"{language}: {msgid!r} is fuzzy"
+        placeholders = set(re.findall(r"%\(\w+\)s", msgid))
+        assert set(re.findall(r"%\(\w+\)s", message.string)) == placeholders, (language, msgid)
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").open("rb") as handle:
+        compiled = {message.id: message.string for message in read_mo(handle) if message.id}
+    assert compiled == {msgid: message.string for msgid, message in translated.items()}
+    if language != "en":
+        assert sum(m.string != msgid for msgid, m in translated.items()) > 0.9 * len(translated)
+
+
+def test_page_reason_labels_are_the_journals_english_labels(app: Flask) -> None:
+    """The page shows the translation of exactly the English text Marketing Cloud's reports get."""
+    assert set(REASON_LABELS) == set(ENGLISH_REASONS)
+    with app.test_request_context("/"), force_locale("en"):
+        assert {code: str(label) for code, label in REASON_LABELS.items()} == ENGLISH_REASONS
+    with app.test_request_context("/"), force_locale("de"):
+        assert str(REASON_LABELS["too_many"]) == "Zu viele E-Mails"
