@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EmulatorServer, free_port
+from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EmulatorServer, free_port
 from wsdl_schema import load_wsdl_schema, validate_body
 
 from app.sfmc import (
