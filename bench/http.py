@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -111,8 +112,8 @@ def run_wrk(
         "wrk",
         f"--threads={threads}",
         f"--connections={connections}",
-        f"--duration={duration}s",
-        f"--timeout={timeout_s}s",
+        f"--duration={round(duration)}s",
+        f"--timeout={round(timeout_s)}s",
         f"--script={script}",
         url,
         "--",
@@ -162,6 +163,52 @@ def token_script(directory: Path, name: str, tokens: list[str], method: str, bod
     return script
 
 
+#: Frames that every sample holds (threads, gunicorn's loop): left out of the profile summary.
+_PROFILE_NOISE = (
+    "threading.py",
+    "thread.py",
+    "gunicorn",
+    "wsgiapp.py",
+    "base.py",
+    "arbiter.py",
+    "gthread.py",
+)
+
+
+def start_profiler(master: subprocess.Popen, seconds: float, out: Path, wall: bool) -> subprocess.Popen:
+    """py-spy on one worker of ``master``: GIL-holding samples (CPU), or every thread (``wall``)."""
+    pid = common.gunicorn_workers(master)[0]
+    mode = "--idle" if wall else "--gil"
+    argv = [str(common.BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(round(seconds))]
+    argv += ["--rate", "250", "--format", "raw", "--nonblocking", mode, "--output", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_summary(title: str, raw: Path, top: int = 22) -> list[str]:
+    """The frames with the largest inclusive share of samples (collapsed stacks from py-spy)."""
+    if not raw.exists():
+        return [f"{title}: no samples (py-spy could not attach)"]
+    inclusive: Counter = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        count = int(count_text)
+        total += count
+        seen = set()
+        for frame in stack.split(";"):
+            name, _, where = frame.partition(" (")
+            where = where.rstrip(")").rsplit("/", 1)[-1]
+            if not name or any(noise in where for noise in _PROFILE_NOISE):
+                continue
+            key = f"{name} ({where})"
+            if key not in seen:
+                seen.add(key)
+                inclusive[key] += count
+    lines = [f"{title}: {total} samples, inclusive share of the top frames"]
+    lines += [f"  {count / total:6.1%}  {frame}" for frame, count in inclusive.most_common(top)]
+    return lines
+
+
 def worker_rss_kib(master: subprocess.Popen) -> float:
     """Mean VmRSS of the gunicorn workers of ``master`` (KiB)."""
     pids = common.gunicorn_workers(master)
@@ -181,7 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--subscriptions", type=int, default=30000, help="distinct links for the POSTs")
+    parser.add_argument("--subscriptions", type=int, default=12000, help="distinct links for the POSTs")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="attach py-spy to one app worker during the landing GET (CPU) and POST (wall time) runs",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -209,11 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         landing = requests.get(f"{app_url}/unsubscribe", params={"t": tokens[-1]}, timeout=10)
         landing.raise_for_status()
         body = urlencode(common.form_fields(landing.text, scope="list"))
-        # Disjoint slices: GETs may reuse links (they change nothing), POST phases never share one.
-        half = len(tokens) // 2
-        get_script = token_script(tmp_path, "get", tokens[:half], "GET")
-        post_script = token_script(tmp_path, "post", tokens[:half], "POST", body)
-        slow_script = token_script(tmp_path, "slow", tokens[half:-1], "POST", body)
+        # GETs use every link (they change nothing); the two POST runs get disjoint slices. At 5 s the
+        # inline budget bounds the slow run to a few hundred POSTs; the fast one gets the rest.
+        slow_share = min(2000, len(tokens) // 4)
+        get_script = token_script(tmp_path, "get", tokens, "GET")
+        post_script = token_script(tmp_path, "post", tokens[: -slow_share - 1], "POST", body)
+        slow_script = token_script(tmp_path, "slow", tokens[-slow_share - 1 : -1], "POST", body)
         load = {"duration": args.duration, "connections": args.connections, "threads": args.threads}
 
         print("warming up", flush=True)
@@ -221,14 +274,23 @@ def main(argv: list[str] | None = None) -> int:
         run_wrk("warm-up app", f"{app_url}/unsubscribe", 3, args.connections, args.threads, get_script)
 
         results: list[WrkResult] = []
-        for name, url, script in (
-            ("bare Flask GET /", f"{bare_url}/", None),
-            ("landing GET", f"{app_url}/unsubscribe", get_script),
-            ("unsubscribe POST", f"{app_url}/unsubscribe", post_script),
-            ("bare Flask GET / (again)", f"{bare_url}/", None),
+        profiles: list[str] = []
+        for name, url, script, wall in (
+            ("bare Flask GET /", f"{bare_url}/", None, None),
+            ("landing GET", f"{app_url}/unsubscribe", get_script, False),
+            ("unsubscribe POST", f"{app_url}/unsubscribe", post_script, True),
+            ("bare Flask GET / (again)", f"{bare_url}/", None, None),
         ):
             print(f"wrk: {name}", flush=True)
+            profiler = None
+            if args.profile and wall is not None:
+                raw = tmp_path / f"profile-{len(results)}.txt"
+                profiler = start_profiler(app, args.duration, raw, wall)
             results.append(run_wrk(name, url, script=script, **load))
+            if profiler is not None:
+                profiler.wait(timeout=60)
+                kind = "wall time, all threads" if wall else "CPU, GIL-holding samples"
+                profiles += profile_summary(f"py-spy, one app worker, {name} ({kind})", raw)
         rss_app, rss_bare = worker_rss_kib(app), worker_rss_kib(bare)
 
         print("wrk: unsubscribe POST with the emulator answering in 5 s", flush=True)
@@ -257,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         ("app worker RSS ÷ bare worker RSS", f"{rss_ratio:.2f}", "≤ 1.5", rss_ratio <= 1.5),
     ]
     print()
+    if profiles:
+        print("\n".join(profiles))
+        print("(the figures below were measured with py-spy attached to one app worker)")
+        print()
     print(
         f"{'run':<28} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'non-2xx':>8} {'sock err':>8}"
     )
