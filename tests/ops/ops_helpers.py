@@ -1,12 +1,10 @@
 """Helpers of the operations tests: signed demo links, gunicorn and nginx subprocesses, log and HTML parsing.
 
-Plain functions (fixtures live in conftest.py). The shared helpers of ``tests/conftest.py`` are loaded by
-path because several ``conftest`` modules share that name.
+Plain functions (fixtures live in conftest.py); the shared helpers come from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,15 +19,10 @@ import jwt
 import pytest
 import requests
 
+from tests import conftest as shared
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-
-_spec = importlib.util.spec_from_file_location("_root_conftest_for_ops", ROOT / "tests" / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-shared = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
-if _spec.name not in sys.modules:
-    sys.modules[_spec.name] = shared
-    _spec.loader.exec_module(shared)
 
 free_port = shared.free_port
 wait_for_http = shared.wait_for_http
