@@ -136,7 +136,8 @@ def _migrations(dialect: str) -> list[list[str]]:
         # Idempotency: at most one pending entry per person + job/list + scope.
         "CREATE UNIQUE INDEX journal_entries_pending_dedupe ON journal_entries (dedupe_key) "
         "WHERE state = 'pending'",
-        "CREATE INDEX journal_entries_due ON journal_entries (next_attempt_at) WHERE state = 'pending'",
+        # Claims: due pending entries of one business unit, oldest first.
+        "CREATE INDEX journal_entries_due ON journal_entries (mid, next_attempt_at) WHERE state = 'pending'",
         "CREATE INDEX journal_entries_state ON journal_entries (state, finished_at)",
     ]
     return [version_1]
