@@ -12,9 +12,17 @@ from flask import Flask, current_app
 
 from .delivery import Delivery, DeliverySettings
 from .models import JournalEntry
-from .store import Journal, JournalError, open_journal
+from .store import Journal, JournalError, JournalUnavailableError, open_journal
 
-__all__ = ["Journal", "JournalError", "deliver_inline", "get_journal", "init_app"]
+__all__ = [
+    "Journal",
+    "JournalError",
+    "JournalUnavailableError",
+    "deliver_inline",
+    "get_delivery",
+    "get_journal",
+    "init_app",
+]
 
 
 def init_app(app: Flask) -> None:

@@ -195,6 +195,7 @@ class Delivery:
         report = DrainReport()
         report.buried = self.journal.bury_abandoned(max_attempts=self.settings.max_attempts)
         failed_mids: set[str | None] = set()
+        empty_claims = 0
         while not (stop is not None and stop.is_set()):
             if max_calls is not None and report.calls >= max_calls:
                 break
@@ -208,7 +209,13 @@ class Delivery:
                 owner=self.owner,
             )
             if not claim.entries:
-                continue  # another worker took them between our look and our claim
+                # Another worker took them between our look and our claim; a few times is normal, more
+                # means rows stay locked elsewhere: leave them to the next drain rather than spin.
+                empty_claims += 1
+                if empty_claims > 20:
+                    break
+                continue
+            empty_claims = 0
             batch_report, whole_call_failed = self._attempt(claim)
             report.merge(batch_report)
             if whole_call_failed:

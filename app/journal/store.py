@@ -50,6 +50,10 @@ class JournalError(Exception):
     """The journal's storage cannot be opened or used."""
 
 
+class JournalUnavailableError(JournalError):
+    """The journal database cannot be reached right now (connection refused or lost)."""
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     """What one delivery attempt decided for one entry; applied only while the attempt's claim holds.
@@ -242,20 +246,28 @@ class Journal:
         values = [str(value) if isinstance(value, Scope | Source) else value for value in values]
         columns = ", ".join((*_REQUEST_COLUMNS, "dedupe_key", "created_at", "updated_at", "next_attempt_at"))
         marks = ", ".join("?" * (len(_REQUEST_COLUMNS) + 4))
+        reconnected = False
         for _ in range(3):
-            with self._transaction() as cur:
-                row = cur.execute(
-                    f"INSERT INTO journal_entries ({columns}) VALUES ({marks}) "  # noqa: S608 - our own column names
-                    "ON CONFLICT (dedupe_key) WHERE state = 'pending' DO NOTHING RETURNING *",
-                    (*values, key, self._to_db(now), self._to_db(now), self._to_db(now)),
-                ).fetchone()
-                if row is None:
+            try:
+                with self._transaction() as cur:
                     row = cur.execute(
-                        "SELECT * FROM journal_entries WHERE dedupe_key = ? AND state = 'pending'", (key,)
+                        f"INSERT INTO journal_entries ({columns}) VALUES ({marks}) "  # noqa: S608 - our columns
+                        "ON CONFLICT (dedupe_key) WHERE state = 'pending' DO NOTHING RETURNING *",
+                        (*values, key, self._to_db(now), self._to_db(now), self._to_db(now)),
                     ).fetchone()
-                if row is not None:
-                    return self._entry(row)
-            # The pending twin finished between our insert and our read: insert again.
+                    if row is None:
+                        row = cur.execute(
+                            "SELECT * FROM journal_entries WHERE dedupe_key = ? AND state = 'pending'", (key,)
+                        ).fetchone()
+                    if row is not None:
+                        return self._entry(row)
+                # The pending twin finished between our insert and our read: insert again.
+            except JournalUnavailableError:
+                # The connection died while idle (the database restarted): one more try on a new one. Safe
+                # even if the commit did happen: the retry finds that entry as the pending twin.
+                if reconnected:
+                    raise
+                reconnected = True
         raise JournalError("could not record the request: its pending twin kept changing")
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -610,20 +622,27 @@ class PostgresJournal(Journal):
         try:
             return psycopg.connect(self.target, autocommit=True, row_factory=dict_row, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise JournalError(f"cannot connect to the journal database: {_first_line(exc)}") from exc
+            raise JournalUnavailableError(
+                f"cannot connect to the journal database: {_first_line(exc)}"
+            ) from exc
 
     def _is_broken(self, conn: Any) -> bool:
         return bool(conn.closed or conn.broken)
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
+        import psycopg
+
         conn = self._connection()
 
         def execute(sql: str, params: Any = ()) -> Any:
             return conn.execute(sql.replace("?", "%s"), params)
 
-        with conn.transaction():
-            yield _Cursor(execute)
+        try:
+            with conn.transaction():
+                yield _Cursor(execute)
+        except psycopg.OperationalError as exc:
+            raise JournalUnavailableError(f"the journal database failed: {_first_line(exc)}") from exc
 
     def _lock_schema(self, cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(?)", (self._migration_lock_id,))

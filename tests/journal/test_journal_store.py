@@ -254,3 +254,23 @@ def test_retry_dead_revives_entries_unless_a_pending_twin_exists(journal: Journa
     assert (revived.state, revived.attempts, revived.finished_at) == (State.PENDING, 0, None)
     assert journal.get(twin.id).state is State.DEAD
     assert journal.get(newer.id).state is State.PENDING
+
+
+@pytest.mark.postgres
+def test_record_survives_postgresql_dropping_its_connections(postgres_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    journal = open_journal(postgres_url, tmp_path)
+    try:
+        first = journal.record(request_for("demo-001", NEWSLETTER))
+        # The server ends every session of this database, as a restart or a failover does.
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        second = journal.record(request_for("demo-002", NEWSLETTER))
+        assert second.id != first.id
+        assert journal.counts_by_state()["pending"] == 2
+    finally:
+        journal.close()
