@@ -175,7 +175,17 @@ def parse_execute_response(message: etree._Element, *, expected: int | None = No
     if overall_status is None:
         raise SfmcProtocolError("ExecuteResponseMsg without OverallStatus")
     # Only direct children: ExecuteResponse has its own nested Results (APIProperty) elements.
-    outcomes = [_outcome(result) for result in message.iterchildren(_RESULTS)]
+    outcomes = []
+    for result in message.iterchildren(_RESULTS):
+        # One pass over the few children (faster than three findtext calls; this runs 50 times a call).
+        texts = {child.tag: child.text for child in result}
+        key = (texts.get(_STATUS_CODE), texts.get(_STATUS_MESSAGE), texts.get(_ERROR_CODE))
+        outcome = _outcomes.get(key)
+        if outcome is None:
+            outcome = _read_outcome(*key)
+            if len(_outcomes) < 1024:  # outcomes are immutable and repeat (OK/Event posted, 401, ...): share
+                _outcomes[key] = outcome
+        outcomes.append(outcome)
     if expected is not None and len(outcomes) != expected:
         raise SfmcProtocolError(
             f"{expected} requests sent but {len(outcomes)} results came back "
@@ -189,10 +199,14 @@ def parse_execute_response(message: etree._Element, *, expected: int | None = No
     )
 
 
-def _outcome(result: etree._Element) -> UnsubOutcome:
-    status_code = _stripped(result.findtext(_STATUS_CODE))
-    status_message = _stripped(result.findtext(_STATUS_MESSAGE))
-    raw_error_code = _stripped(result.findtext(_ERROR_CODE))
+#: Outcomes already read, by (StatusCode, StatusMessage, ErrorCode) text: a batch repeats a few of them.
+_outcomes: dict[tuple[str | None, str | None, str | None], UnsubOutcome] = {}
+
+
+def _read_outcome(status_text: str | None, message_text: str | None, code_text: str | None) -> UnsubOutcome:
+    status_code = _stripped(status_text)
+    status_message = _stripped(message_text)
+    raw_error_code = _stripped(code_text)
     error_code = _int_or_none(raw_error_code)
     if status_code is not None and status_code.upper() == "OK":
         kind, meaning = OutcomeKind.DELIVERED, None

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import requests
-from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EmulatorServer, free_port
 from wsdl_schema import load_wsdl_schema, validate_body
 
 from app.sfmc import (
@@ -25,6 +24,7 @@ from app.sfmc import (
 )
 from app.sfmc.auth import TokenProvider
 from app.sfmc.transport import HttpReply, Transport
+from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EmulatorServer, free_port
 
 DEFAULT_REASON = "Unsubscribed via Log Unsub Event Execute call"
 CHILD_MID = "510001001"
