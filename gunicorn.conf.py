@@ -12,6 +12,7 @@
 | GUNICORN_ACCESSLOG | `-` (stdout) | access log target; `off` disables it |
 | GUNICORN_LOGLEVEL | LOG_LEVEL or `info` | gunicorn's own log level |
 | PROMETHEUS_MULTIPROC_DIR | a fresh temporary directory | where workers share their metrics |
+| GUNICORN_WORKER_TMP_DIR | /dev/shm when present | where workers keep their heartbeat files |
 | GUNICORN_CONTROL_SOCKET | unset (no control socket) | path of gunicorn's control socket, to enable it |
 
 The settings of the app itself are validated here, in the master, before any worker starts: a missing or
@@ -88,7 +89,6 @@ max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
 _SHM = "/dev/shm"  # noqa: S108 - a memory filesystem for gunicorn's own heartbeat files, not for data
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (_SHM if os.path.isdir(_SHM) else None)
 # Forwarded headers are trusted in one place only: the app's ProxyFix, configured by TRUSTED_PROXIES.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 secure_scheme_headers: dict[str, str] = {}
 forwarder_headers = ""
 # Gunicorn's control socket is off unless a path is given: nothing listens that ops did not ask for.
