@@ -1,0 +1,126 @@
+"""Hostile requests against the app: odd links, forms, methods, bodies and headers never give a 5xx.
+
+The app runs with a real emulator (over loopback, with generated subscribers) and a real SQLite journal;
+``PROPAGATE_EXCEPTIONS`` makes any unhandled exception fail the example instead of becoming a 500 page.
+Hypothesis drives the random seeds of the generators in ``bench/fuzz.py`` (shared with ``python -m
+bench.fuzz``), plus correctly signed links whose claims are arbitrary JSON.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import jwt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench import _common as common
+from bench import fuzz
+
+BOUNDED = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+CLAIM_NAMES = st.sampled_from(["v", "sk", "skb", "sid", "em", "j", "l", "b", "m", "loc", "exp", "other"])
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[fuzz.AppUnderTest]:
+    """The app, a real emulator with 300 subscribers, a SQLite journal: shared by the examples."""
+    with fuzz.app_under_test(subscriptions=300) as app_under_test:
+        yield app_under_test
+
+
+def _open(target: fuzz.AppUnderTest, arguments: dict) -> int:
+    response = target.app.test_client().open(**arguments)
+    return response.status_code
+
+
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+@BOUNDED
+def test_random_and_mutated_requests_never_get_a_server_error(target: fuzz.AppUnderTest, seed: int) -> None:
+    arguments = fuzz.random_request(random.Random(seed), target.tokens, target.key)
+
+    status = _open(target, arguments)
+
+    assert status < 500, arguments
+
+
+@given(claims=st.dictionaries(CLAIM_NAMES, JSON_VALUES, max_size=6), method=st.sampled_from(["GET", "POST"]))
+@BOUNDED
+def test_signed_links_with_arbitrary_claims_never_get_a_server_error(
+    target: fuzz.AppUnderTest, claims: dict, method: str
+) -> None:
+    token = jwt.encode(claims, target.key, algorithm="HS256")
+    arguments = {
+        "method": method,
+        "path": "/unsubscribe",
+        "query_string": {"t": token},
+        "data": {"scope": "list"} if method == "POST" else None,
+    }
+
+    status = _open(target, arguments)
+
+    assert status < 500, claims
+
+
+HEADER_TEXT = st.text(st.characters(blacklist_characters="\r\n\x00", max_codepoint=255), max_size=60)
+
+
+@given(token=st.text(max_size=600), lang=st.text(max_size=30), accept_language=HEADER_TEXT)
+@BOUNDED
+def test_arbitrary_token_text_and_languages_get_a_page_not_an_error(
+    target: fuzz.AppUnderTest, token: str, lang: str, accept_language: str
+) -> None:
+    headers = {"Accept-Language": accept_language}
+    arguments = {
+        "method": "GET",
+        "path": "/unsubscribe",
+        "query_string": {"t": token, "lang": lang},
+        "headers": headers,
+    }
+
+    status = _open(target, arguments)
+
+    assert status < 500
+
+
+def test_odd_get_requests_never_unsubscribe_anyone(target: fuzz.AppUnderTest) -> None:
+    """However a scanner or an attacker shapes a GET, HEAD or OPTIONS, Marketing Cloud sees nothing."""
+    rng = random.Random(20261125)
+    events_before = len(target.emulator.state()["events"])
+    tried = 0
+    while tried < 150:
+        arguments = fuzz.random_request(rng, target.tokens, target.key)
+        if arguments["method"] not in ("GET", "HEAD", "OPTIONS"):
+            continue
+        tried += 1
+        assert _open(target, arguments) < 500, arguments
+
+    assert len(target.emulator.state()["events"]) == events_before
+
+
+def test_a_valid_link_from_the_generated_data_really_unsubscribes(target: fuzz.AppUnderTest) -> None:
+    """The fuzz targets are live: a plain valid POST reaches Marketing Cloud (else the fuzz proves little)."""
+    person = common.generate_subscriptions(300)[299]
+    token = common.mint_token(person)
+
+    status = _open(
+        target,
+        {"method": "POST", "path": "/unsubscribe", "query_string": {"t": token}, "data": {"scope": "list"}},
+    )
+
+    assert status == 200
+    keys = {event["subscriber_key"] for event in target.emulator.state()["events"]}
+    assert person.subscriber_key in keys
