@@ -23,7 +23,7 @@ from .errors import (
     SfmcRequestError,
     SfmcTransientError,
 )
-from .models import ExecuteResult, LogUnsubEvent, OutcomeKind, SoapFault
+from .models import ExecuteResult, LogUnsubEvent, OutcomeKind, SoapFault, UnsubOutcome
 from .response import fault_error, is_token_fault, parse_response
 from .schema import check_envelope
 from .transport import Transport
@@ -105,12 +105,17 @@ class SfmcClient:
     ) -> ExecuteResult:
         """Send 1..50 LogUnsubEvent requests in one Execute call; ``outcomes[i]`` answers ``requests[i]``.
 
-        ``timeout`` overrides SFMC_TIMEOUT for this call (inline delivery has a tighter budget).
-        Raises ``SfmcTransientError``, ``SfmcAuthError``, ``SfmcProtocolError`` or ``SfmcRequestError``.
+        A request that cannot be sent as it is (a MID that is not a number, an identifier with characters
+        XML cannot carry) is answered REJECTED without being sent, and the others still go: one bad entry
+        must not hold back a batch. ``timeout`` overrides SFMC_TIMEOUT for this call (inline delivery has a
+        tighter budget). Raises ``SfmcTransientError``, ``SfmcAuthError``, ``SfmcProtocolError``, or
+        ``SfmcRequestError`` for an empty or oversized batch.
         """
+        requests = list(requests)
+        envelopes.check_batch_size(requests)
         started = time.monotonic()
         try:
-            result = self._execute(list(requests), timeout=timeout)
+            result = self._execute_sendable(requests, timeout=timeout)
         except SfmcError as exc:
             self._observe(_error_outcome(exc), time.monotonic() - started)
             raise
@@ -125,6 +130,33 @@ class SfmcClient:
             seconds,
         )
         return result
+
+    def _execute_sendable(self, requests: list[LogUnsubEvent], *, timeout: float | None) -> ExecuteResult:
+        try:
+            return self._execute(requests, timeout=timeout)
+        except SfmcRequestError:
+            # Building failed before anything was sent. Find the requests at fault (rare: only then is each
+            # one built alone) and send the rest.
+            refusals = [envelopes.refusal(request) for request in requests]
+            if not any(refusals):
+                raise  # not one request's fault: a bug of ours, let it show
+        sendable = [request for request, refusal in zip(requests, refusals, strict=True) if refusal is None]
+        logger.warning(
+            "sfmc: %d of %d request(s) refused before sending", len(requests) - len(sendable), len(requests)
+        )
+        sent = self._execute(sendable, timeout=timeout) if sendable else None
+        answers = iter(sent.outcomes if sent else [])
+        outcomes = [
+            next(answers)
+            if refusal is None
+            else UnsubOutcome(kind=OutcomeKind.REJECTED, meaning=f"not sent: {refusal}")
+            for refusal in refusals
+        ]
+        return ExecuteResult(
+            overall_status=sent.overall_status if sent else "Not sent",
+            request_id=sent.request_id if sent else None,
+            outcomes=outcomes,
+        )
 
     def ping(self) -> PingResult:
         """Get a token and reach the SOAP endpoint with a request that cannot unsubscribe anybody.

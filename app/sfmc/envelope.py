@@ -48,17 +48,31 @@ _VALUE = f"{{{PARTNER}}}Value"
 
 def execute_envelope(token: str, requests: Sequence[LogUnsubEvent]) -> etree._Element:
     """One Execute call carrying 1..50 LogUnsubEvent requests, in order, authorised by ``token``."""
+    check_batch_size(requests)
+    envelope = deepcopy(_FULL_ENVELOPE)
+    header, body = envelope
+    header[0].text = token
+    _fill(body[0], requests)
+    return envelope
+
+
+def check_batch_size(requests: Sequence[LogUnsubEvent]) -> None:
+    """Raise ``SfmcRequestError`` unless there are 1..MAX_REQUESTS_PER_CALL requests."""
     if not requests:
         raise SfmcRequestError("an Execute call needs at least one request")
     if len(requests) > MAX_REQUESTS_PER_CALL:
         raise SfmcRequestError(
             f"{len(requests)} requests in one call; Marketing Cloud's limit is {MAX_REQUESTS_PER_CALL}"
         )
-    envelope = deepcopy(_FULL_ENVELOPE)
-    header, body = envelope
-    header[0].text = token
-    _fill(body[0], requests)
-    return envelope
+
+
+def refusal(request: LogUnsubEvent) -> str | None:
+    """Why ``request`` cannot be sent as it is, or None when it can."""
+    try:
+        _fill(deepcopy(_FULL_ENVELOPE)[1][0], [request])
+    except SfmcRequestError as exc:
+        return str(exc)
+    return None
 
 
 # Envelopes are not built element by element: an envelope with MAX_REQUESTS_PER_CALL complete Requests

@@ -436,3 +436,28 @@ def test_session_sends_the_soap_headers(emulator: EmulatorServer) -> None:
     """The emulator refuses an unknown SOAPAction; our call passing proves ours, this proves the refusal."""
     reply = requests.post(emulator.soap_url, data=b"<x/>", headers={"SOAPAction": "Nope"}, timeout=5)
     assert reply.status_code == 500 and b"SOAPAction: Nope" in reply.content
+
+
+def test_a_request_that_cannot_be_sent_does_not_hold_back_the_batch(
+    client: SfmcClient, emulator: EmulatorServer
+) -> None:
+    batch = [
+        LogUnsubEvent(subscriber_key="demo-025", job_id="18099"),
+        LogUnsubEvent(subscriber_key="demo-026", job_id="18099", client_mid="not-a-mid"),
+        LogUnsubEvent(subscriber_key="demo-028\x00", job_id="18099"),
+        LogUnsubEvent(subscriber_key="demo-027", job_id="18099"),
+    ]
+    result = client.log_unsub_events(batch)
+    assert [o.kind for o in result.outcomes] == [
+        OutcomeKind.DELIVERED,
+        OutcomeKind.REJECTED,
+        OutcomeKind.REJECTED,
+        OutcomeKind.DELIVERED,
+    ]
+    assert "client_mid" in result.outcomes[1].meaning and "SubscriberKey" in result.outcomes[2].meaning
+    assert [e["subscriber_key"] for e in emulator.events()] == ["demo-025", "demo-027"]
+    assert stats(emulator)["requests_executed"] == 2
+
+    only_bad = client.log_unsub_events([LogUnsubEvent(subscriber_key="x", client_mid="-1")])
+    assert only_bad.request_id is None and only_bad.outcomes[0].kind is OutcomeKind.REJECTED
+    assert stats(emulator)["soap_calls"] == 1
