@@ -4,6 +4,7 @@ error code the emulator can produce through our client, batching, tokens, faults
 from __future__ import annotations
 
 import http.server
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -76,6 +77,7 @@ def client(emulator: EmulatorServer, observer: Observer, shared_dir: Path) -> It
     """A client on the emulator whose every envelope is checked against the real WSDL afterwards."""
     sfmc = SfmcClient.from_config(client_config(emulator), observer=observer)
     recording = RecordingTransport(timeout=2.0)
+    sfmc.transport.close()
     sfmc.transport = sfmc.tokens._transport = recording
     yield sfmc
     sfmc.close()
@@ -461,3 +463,20 @@ def test_a_request_that_cannot_be_sent_does_not_hold_back_the_batch(
     only_bad = client.log_unsub_events([LogUnsubEvent(subscriber_key="x", client_mid="-1")])
     assert only_bad.request_id is None and only_bad.outcomes[0].kind is OutcomeKind.REJECTED
     assert stats(emulator)["soap_calls"] == 1
+
+
+def test_logs_never_show_token_secret_or_email(
+    client: SfmcClient, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="app.sfmc")
+    client.log_unsub_events(
+        [LogUnsubEvent(email="demo003@example.com", subscriber_key="demo-003", job_id="18099")]
+    )
+    emulator.faults(expire_tokens_now=True)
+    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-004", job_id="18099")])
+    token = client.tokens.current().value
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "sfmc envelope:" in text and "d•••@example.com" in text  # the redacted envelope, at DEBUG
+    assert "RequestID" in text and "delivered=1" in text
+    for secret in (token, EMULATOR_CLIENT_SECRET, "demo003@example.com", "demo-003"):
+        assert secret not in text
