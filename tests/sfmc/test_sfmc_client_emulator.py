@@ -375,15 +375,21 @@ def test_answer_after_the_timeout_was_processed_so_maybe_sent_is_true(
     assert [e["subscriber_key"] for e in emulator.events()] == ["demo-019"]  # it did reach Marketing Cloud
 
 
-def test_nothing_listening_is_transient_and_not_sent(emulator: EmulatorServer) -> None:
+def test_nothing_listening_is_transient_and_not_sent(
+    emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
     sfmc = SfmcClient.from_config(
         client_config(emulator, SFMC_SOAP_URL=f"http://127.0.0.1:{free_port()}/Service.asmx")
     )
+    sfmc.tokens.current()
+    caplog.set_level(logging.WARNING, logger="urllib3")
     started = time.monotonic()
     with pytest.raises(SfmcTransientError, match="cannot connect") as caught:
         sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
     assert caught.value.maybe_sent is False
     assert time.monotonic() - started < 2.0  # bounded connect retries with short backoff
+    retries = [r for r in caplog.records if "Retrying" in r.getMessage()]
+    assert len(retries) == 2  # connect failures: 2 retries after the first attempt, then give up
     ping = sfmc.ping()
     assert ping.token_ok and not ping.soap_reached and "cannot connect" in ping.problem
 
