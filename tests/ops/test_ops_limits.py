@@ -45,6 +45,7 @@ def test_posts_beyond_the_limit_get_a_429_page_in_the_visitors_language(make_app
     body = refused.get_data(as_text=True)
     assert "Zu viele Anfragen" in body
     assert '<html lang="de"' in body
+    assert "Example Newsletters" in body  # the site's own layout, not a bare error page
     assert int(refused.headers["Retry-After"]) > 0
     assert "Traceback" not in body
     # another visitor is not affected

@@ -121,4 +121,6 @@ def test_a_whole_flow_logs_json_lines_without_email_or_token(make_app, emulator,
     assert by_request["flow-get"]["route"] == "unsubscribe.show"
     assert by_request["flow-get"]["status"] == 200
     assert by_request["flow-post"]["status"] == 200
+    assert by_request["flow-get"]["outcome"] == "form_shown"
+    assert by_request["flow-post"]["outcome"] == "delivered"
     assert isinstance(by_request["flow-post"]["duration_ms"], float)
