@@ -115,6 +115,8 @@ class TokenProvider:
         expires_in = document.get("expires_in")
         if not (isinstance(value, str) and value and isinstance(expires_in, int | float) and expires_in > 0):
             raise SfmcProtocolError("token response without access_token/expires_in")
+        if not (value.isascii() and value.isprintable()):  # it goes into an XML header as it is
+            raise SfmcProtocolError("token response with an access_token that is not printable ASCII")
         now = self._clock()
         # The SDKs' rule is "refresh when < 300 s remain"; a token that lives less than twice that
         # (a test emulator's --token-ttl) is refreshed at half its life instead of on every call.
