@@ -8,7 +8,7 @@
 | GUNICORN_TIMEOUT | 30 | seconds a request may take before its worker is replaced |
 | GUNICORN_GRACEFUL_TIMEOUT | 30 | seconds to finish running requests on SIGTERM |
 | GUNICORN_KEEPALIVE | 5 | seconds to keep an idle proxy connection open |
-| GUNICORN_MAX_REQUESTS / _JITTER | 1000 / 100 | recycle a worker after that many requests (+ random) |
+| GUNICORN_MAX_REQUESTS / _JITTER | 10000 / 1000 | recycle a worker after that many requests (+ random) |
 | GUNICORN_ACCESSLOG | `-` (stdout) | access log target; `off` disables it |
 | GUNICORN_LOGLEVEL | LOG_LEVEL or `info` | gunicorn's own log level |
 | PROMETHEUS_MULTIPROC_DIR | a fresh temporary directory | where workers share their metrics |
@@ -83,8 +83,9 @@ threads = _env_int("GUNICORN_THREADS", 4)
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# A safety net against slow leaks, not a habit: each new worker adds metric files that every scrape reads.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 # Worker heartbeat files in memory (a container's /tmp on overlayfs can stall them); gunicorn's default else.
 _SHM = "/dev/shm"  # noqa: S108 - a memory filesystem for gunicorn's own heartbeat files, not for data
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (_SHM if os.path.isdir(_SHM) else None)
