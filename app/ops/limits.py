@@ -25,6 +25,8 @@ from limits.storage import SCHEMES
 
 from config import ConfigError
 
+from .redact import redact
+
 LIMITED_METHODS = frozenset({"POST"})
 
 
@@ -73,6 +75,6 @@ def init_app(app: Flask) -> Limiter:
     try:
         limiter.init_app(app)
     except (ConfigurationError, ValueError) as exc:
-        raise ConfigError([f"RATELIMIT_STORAGE_URI is invalid: {exc}"]) from exc
+        raise ConfigError([f"RATELIMIT_STORAGE_URI is invalid: {redact(str(exc))}"]) from exc
     limiter.request_filter(_not_limited)
     return limiter
