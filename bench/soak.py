@@ -161,6 +161,7 @@ class SoakReport:
     worker_kills: int
     faults_injected: int
     journal_states: dict[str, int]
+    possible_duplicates: int
     pages: dict[str, int]
     load_seconds: float
     drain_seconds: float
@@ -175,7 +176,8 @@ class SoakReport:
             f"accepted (2xx page)      {self.accepted}   pages: {dict(self.pages)}",
             f"delivered (in MC events) {self.delivered}",
             f"lost                     {self.lost}" + (f"   e.g. {self.lost_examples}" if self.lost else ""),
-            f"duplicates in MC         {self.duplicates}",
+            f"duplicates in MC         {self.duplicates}   (journal: {self.possible_duplicates} possible: "
+            "retries of a call that may have arrived)",
             f"5xx seen by clients      {self.server_errors}",
             f"connection errors        {self.connection_errors}   (while the app was killed; retried)",
             f"429 / other 4xx          {self.rate_limited} / {self.other_4xx}",
@@ -252,17 +254,17 @@ def _kill_plan(kills: int) -> list[tuple[float, str, int]]:
     return sorted(plan)
 
 
-def _wait_drained(env: dict[str, str], cluster: Cluster, timeout: float) -> dict[str, int]:
-    """Poll the journal until nothing is pending (or ``timeout``); returns the last per-state counts."""
+def _wait_drained(env: dict[str, str], cluster: Cluster, timeout: float) -> dict:
+    """Poll the journal until nothing is pending (or ``timeout``); returns the last ``journal status``."""
     deadline = time.monotonic() + timeout
-    counts: dict[str, int] = {}
+    status: dict = {}
     while time.monotonic() < deadline:
         cluster.check_alive()
-        counts = common.state_counts(common.journal_status(env))
-        if counts.get("pending", 0) == 0:
-            return counts
+        status = common.journal_status(env)
+        if common.state_counts(status).get("pending", 0) == 0:
+            return status
         time.sleep(1.0)
-    return counts
+    return status
 
 
 def run_soak(
@@ -335,7 +337,7 @@ def run_soak(
         say("load done; faults off, waiting for the worker to drain the journal", flush=True)
         emulator.faults()
         drain_started = time.monotonic()
-        journal_states = _wait_drained(env, cluster, drain_timeout)
+        journal_status = _wait_drained(env, cluster, drain_timeout)
         drain_seconds = time.monotonic() - drain_started
         state = emulator.state()
 
@@ -362,7 +364,8 @@ def run_soak(
         app_kills=cluster.app_kills,
         worker_kills=cluster.worker_kills,
         faults_injected=int(state.get("stats", {}).get("faults_injected", 0)),
-        journal_states=journal_states,
+        journal_states=common.state_counts(journal_status),
+        possible_duplicates=int(journal_status.get("possible_duplicates", 0)),
         pages=dict(tally.pages),
         load_seconds=load_seconds,
         drain_seconds=drain_seconds,
