@@ -66,8 +66,8 @@ class UnsubscribeForm(Form):
             form.scope.choices = [(Scope.ALL.value, lazy_gettext("All marketing email"))]
             form.scope.default = Scope.ALL.value
         form.reason.choices = [(code, REASON_LABELS[code]) for code in reasons]
-        if formdata is None or "scope" not in formdata:
-            form.scope.data = form.scope.default
+        if formdata is None:
+            form.scope.data = form.scope.default  # a POST must say its scope: nothing is assumed
         return form
 
     @property

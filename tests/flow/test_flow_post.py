@@ -101,9 +101,11 @@ def test_the_reason_is_optional_and_the_free_text_is_ignored_for_other_reasons(
     [
         ({"scope": "list", "reason": "other", "other_text": "x" * 501}, "500 characters or fewer"),
         ({"scope": "everything"}, "Please choose one of the options."),
+        ({}, "Please choose one of the options."),  # a POST without a scope unsubscribes nobody
+        ({"reason": "too_many"}, "Please choose one of the options."),
         ({"scope": "list", "reason": "made_up"}, "Please choose one of the options."),
     ],
-    ids=["text over 500", "unknown scope", "unknown reason"],
+    ids=["text over 500", "unknown scope", "no scope", "reason without scope", "unknown reason"],
 )
 def test_a_wrong_answer_shows_the_form_again_and_records_nothing(
     app: Flask, client: FlaskClient, emulator: Any, data: dict[str, str], message: str
@@ -118,7 +120,7 @@ def test_a_wrong_answer_shows_the_form_again_and_records_nothing(
 def test_exactly_500_characters_are_accepted(app: Flask, client: FlaskClient) -> None:
     response = client.post(
         link(subscriber_key="demo-008", **NEWSLETTER_BATCH_1),
-        data={"reason": "other", "other_text": "é" * 500},
+        data={"scope": "list", "reason": "other", "other_text": "é" * 500},
     )
     assert response.status_code == 200
     assert journal_entries(app)[0].request.reason_text == "é" * 500
@@ -131,7 +133,9 @@ def test_list_scope_is_refused_when_the_link_has_no_job(app: Flask, client: Flas
 
 
 def test_already_unsubscribed(app: Flask, client: FlaskClient) -> None:
-    response = client.post(link(subscriber_key=ALREADY_OFF_NEWSLETTER, **NEWSLETTER_BATCH_1), data={})
+    response = client.post(
+        link(subscriber_key=ALREADY_OFF_NEWSLETTER, **NEWSLETTER_BATCH_1), data={"scope": "list"}
+    )
     assert "You were already unsubscribed" in _status_block(response.get_data(as_text=True))
     assert journal_entries(app)[0].state is State.ALREADY
 
