@@ -76,8 +76,11 @@ def _walk_every_page(
     driver.get(f"{base_url}/no-such-page?lang={language}")
     visit("error-404")
 
-    link = _link(base_url, subscriber_key="demo-001", locale=language, **NEWSLETTER)
+    link = _link(
+        base_url, subscriber_key="demo-001", email="demo001@example.com", locale=language, **NEWSLETTER
+    )
     driver.get(link)
+    assert driver.find_element(By.CSS_SELECTOR, ".masked-email").text == "d•••@example.com"
     assert driver.find_element(By.CSS_SELECTOR, 'input[name="scope"][value="list"]').is_selected()
     visit("form")
     code, reason = CHOSEN_REASON[language]
