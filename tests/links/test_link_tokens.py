@@ -10,8 +10,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.links import LinkClaims, TokenExpired, TokenInvalid, mint, verify
+from app.links import LinkClaims, TokenError, TokenExpired, TokenInvalid, mint, verify
 from app.links.tokens import _JWS
 
 KEY = "test-signing-key-0123456789abcdef"
@@ -265,3 +267,36 @@ def test_each_rejection_raises_a_token_error(case: str) -> None:
 def test_mint_refuses_a_link_without_subscriber() -> None:
     with pytest.raises(ValueError):
         mint(LinkClaims(job_id="1"), KEY)
+
+
+# --- anything at all --------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.builds(".".join, st.lists(st.text(max_size=80), max_size=5))))
+def test_any_unsigned_string_raises_a_token_error_and_nothing_else(token: str) -> None:
+    with pytest.raises(TokenError):
+        verify(token, [KEY])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["v", "sk", "skb", "sid", "em", "j", "l", "b", "m", "loc", "exp", "x"]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+            ),
+            max_leaves=5,
+        ),
+    )
+)
+def test_any_signed_json_object_either_verifies_or_raises_a_token_error(claims: dict[str, Any]) -> None:
+    """A correctly signed token with any claims (wrong types included) never escapes as another error."""
+    token = sign('{"alg":"HS256","typ":"JWT"}', json.dumps(claims, allow_nan=True))
+    try:
+        result = verify(token, [KEY])
+    except TokenError:
+        return
+    assert result.subscriber_key or result.subscriber_id or result.email
