@@ -6,6 +6,7 @@ that sends entries, and registers ``flask journal …``. See docs/journal.md.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, current_app
@@ -13,6 +14,8 @@ from flask import Flask, current_app
 from .delivery import Delivery, DeliverySettings
 from .models import JournalEntry
 from .store import Journal, JournalError, JournalUnavailableError, open_journal
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Journal",
@@ -30,10 +33,15 @@ def init_app(app: Flask) -> None:
     from .cli import journal_cli
 
     journal = open_journal(app.config.get("DATABASE_URL"), app.instance_path)
+    settings = DeliverySettings.from_config(app.config)
+    if settings.lease_seconds < 3 * settings.sfmc_timeout_seconds:
+        # A claim that ends while its call is still running lets a second worker send the same batch.
+        logger.warning(
+            "DELIVERY_LEASE_SECONDS is shorter than 3 x SFMC_TIMEOUT: slow calls may be sent twice",
+            extra={"lease_seconds": settings.lease_seconds, "sfmc_timeout": settings.sfmc_timeout_seconds},
+        )
     app.extensions["journal"] = journal
-    app.extensions["journal_delivery"] = Delivery(
-        journal, lambda: _sfmc_client(app), DeliverySettings.from_config(app.config)
-    )
+    app.extensions["journal_delivery"] = Delivery(journal, lambda: _sfmc_client(app), settings)
     app.cli.add_command(journal_cli)
 
 

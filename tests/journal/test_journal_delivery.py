@@ -6,6 +6,7 @@ event list, never from our own records.
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from journal_helpers import (
 )
 
 from app.journal import deliver_inline, get_delivery, get_journal
-from app.journal.delivery import reason_text, to_event
+from app.journal.delivery import Delivery, DeliverySettings, reason_text, to_event
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
 from app.journal.store import utcnow
 from app.sfmc.models import LogUnsubEvent
@@ -104,6 +105,18 @@ def test_scope_decides_the_job_context_sent(
         reason="Profile Center: No reason given",
         client_mid="510001000",
     )
+
+
+@pytest.mark.parametrize(
+    ("attempts", "low", "high"),
+    [(1, 5, 10), (2, 10, 20), (3, 20, 40), (7, 320, 640), (9, 900, 1800), (30, 900, 1800), (500, 900, 1800)],
+)
+def test_backoff_doubles_with_jitter_and_is_capped(attempts: int, low: float, high: float) -> None:
+    settings = DeliverySettings(backoff_base_seconds=10, backoff_max_seconds=1800)
+    delivery = Delivery(journal=None, client_factory=lambda: None, settings=settings, rng=random.Random(7))  # type: ignore[arg-type]
+    delays = [delivery.backoff(attempts) for _ in range(200)]
+    assert all(low <= delay <= high for delay in delays)
+    assert max(delays) - min(delays) > (high - low) / 2  # spread out, not one moment for everybody
 
 
 # -- inline delivery ----------------------------------------------------------------------------------
@@ -252,7 +265,7 @@ def test_every_request_is_delivered_once_the_fault_clears(
             started = time.monotonic()
             entry = deliver_inline(journal.record(request).id)
             # The page answers within its budget with "we have it", never an error.
-            assert time.monotonic() - started < 0.5 + 0.5
+            assert time.monotonic() - started < 2 + 0.5
             assert entry.state is State.PENDING
             assert entry.last_error
 
@@ -291,7 +304,7 @@ def test_slow_marketing_cloud_leaves_the_page_within_budget_and_delivers_once(
         entry = get_journal().record(request_for("demo-009", NEWSLETTER))
         started = time.monotonic()
         answer = deliver_inline(entry.id)
-        assert time.monotonic() - started < 0.6
+        assert time.monotonic() - started < 1.0  # the budget (0.3 s), not Marketing Cloud's 1.2 s
         assert answer.state is State.PENDING  # "we have your request"
         # The worker runs meanwhile: the inline attempt still holds the entry, so it is not sent twice.
         assert get_delivery().deliver_due().calls == 0
@@ -304,15 +317,15 @@ def test_slow_marketing_cloud_leaves_the_page_within_budget_and_delivers_once(
 def test_a_timeout_after_marketing_cloud_acted_is_counted_as_a_possible_duplicate(
     make_app: Callable[..., Flask], emulator: Any
 ) -> None:
-    app = make_app(SFMC_TIMEOUT="0.4", INLINE_DELIVERY_BUDGET="0.2")
+    app = make_app(SFMC_TIMEOUT="0.8", INLINE_DELIVERY_BUDGET="0.2")
     with app.app_context():
         journal = get_journal()
-        emulator.faults(error_rate=1.0, errors=["timeout"], timeout_ms=1000)
+        emulator.faults(error_rate=1.0, errors=["timeout"], timeout_ms=2000)
         entry = journal.record(request_for("demo-010", NEWSLETTER))
         assert deliver_inline(entry.id).state is State.PENDING
         timed_out = wait_until(lambda: (e := journal.get(entry.id)).claimed_by is None and e, timeout=5)
         assert timed_out.duplicates == 1
-        assert "0.4 s" in timed_out.last_error
+        assert "0.8 s" in timed_out.last_error
 
         emulator.faults()
         time.sleep(0.25)

@@ -131,7 +131,7 @@ def test_two_workers_deliver_every_entry_exactly_once(
     )
     entries = [journal.record(request) for request in requests]
     assert len({entry.id for entry in entries}) == 53
-    emulator.faults(latency_ms=150)
+    emulator.faults(latency_ms=250)  # ~18 calls: long enough for both workers to be up and share them
     env = worker_env(emulator, database_url, DELIVERY_BATCH_SIZE="3")
     workers = [start_worker(env, "deliver") for _ in range(2)]
     try:
