@@ -292,14 +292,20 @@ def app_env(emulator: Emulator, database_url: str, **overrides: str) -> dict[str
     return env
 
 
-def start_gunicorn(app_spec: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """gunicorn with the project's gunicorn.conf.py serving ``app_spec`` on 127.0.0.1:``port``."""
+def start_gunicorn(
+    app_spec: str, port: int, env: dict[str, str], log_path: Path, extra_args: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """gunicorn with the project's gunicorn.conf.py serving ``app_spec`` on 127.0.0.1:``port``.
+
+    ``extra_args`` (command-line settings, which override the config file) are for experiments only.
+    """
     argv = [
         str(BIN / "gunicorn"),
         "--config",
         str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
+        *extra_args,
         app_spec,
     ]
     process = spawn(argv, log_path, env)

@@ -712,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed                              {seed}")
     print(f"parser cases tried                {parser_tally.cases}")
     print(f"parser outcomes                   {dict(parser_tally.outcomes.most_common())}")
-    print(f"parser slowest case               {parser_tally.slowest * 1000:.0f} ms")
+    print(f"parser slowest case               {parser_tally.slowest * 1000:.1f} ms")
     print(f"parser crashes                    {len(parser_tally.crashes)}")
     print(f"app requests tried                {app_tally.cases}")
     print(f"app statuses                      {dict(sorted(app_tally.outcomes.items()))}")

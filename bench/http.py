@@ -105,6 +105,7 @@ def run_wrk(
     threads: int,
     script: Path | None = None,
     timeout_s: float = 10.0,
+    keepalive: bool = True,
 ) -> WrkResult:
     """One wrk run; the Lua ``done`` hook (or wrk's own summary for plain GETs) gives the figures."""
     script = script or _plain_script(url)
@@ -115,6 +116,7 @@ def run_wrk(
         f"--duration={round(duration)}s",
         f"--timeout={round(timeout_s)}s",
         f"--script={script}",
+        *([] if keepalive else ["--header=Connection: close"]),
         url,
         "--",
         str(threads),
@@ -230,6 +232,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--subscriptions", type=int, default=12000, help="distinct links for the POSTs")
     parser.add_argument(
+        "--gunicorn-arg",
+        action="append",
+        default=[],
+        help="extra gunicorn setting for both servers, e.g. --gunicorn-arg=--worker-connections=4",
+    )
+    parser.add_argument(
+        "--no-keepalive",
+        action="store_true",
+        help="a new connection per request (as nginx talks to its upstream by default)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="attach py-spy to one app worker during the landing GET (CPU) and POST (wall time) runs",
@@ -250,9 +263,10 @@ def main(argv: list[str] | None = None) -> int:
 
         env = common.app_env(emulator, f"sqlite:///{tmp_path / 'journal.sqlite3'}")
         app_port, bare_port = common.free_port(), common.free_port()
-        app = common.start_gunicorn("wsgi:app", app_port, env, tmp_path / "app.log")
+        extra = tuple(args.gunicorn_arg)
+        app = common.start_gunicorn("wsgi:app", app_port, env, tmp_path / "app.log", extra)
         running.append(app)
-        bare = common.start_gunicorn("bench.bare_app:app", bare_port, env, tmp_path / "bare.log")
+        bare = common.start_gunicorn("bench.bare_app:app", bare_port, env, tmp_path / "bare.log", extra)
         running.append(bare)
         app_url, bare_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
 
@@ -267,7 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         get_script = token_script(tmp_path, "get", tokens, "GET")
         post_script = token_script(tmp_path, "post", tokens[: -slow_share - 1], "POST", body)
         slow_script = token_script(tmp_path, "slow", tokens[-slow_share - 1 : -1], "POST", body)
-        load = {"duration": args.duration, "connections": args.connections, "threads": args.threads}
+        load = {
+            "duration": args.duration,
+            "connections": args.connections,
+            "threads": args.threads,
+            "keepalive": not args.no_keepalive,
+        }
 
         print("warming up", flush=True)
         run_wrk("warm-up bare", f"{bare_url}/", 3, args.connections, args.threads)
