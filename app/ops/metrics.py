@@ -181,6 +181,9 @@ def metrics() -> Response:
 def init_app(app: Flask) -> None:
     """Register ``/metrics`` and count every request by route and status."""
     app.register_blueprint(bp)
+    # Created before the Marketing Cloud client so that it is handed over at construction: the
+    # worker process (`flask journal deliver`) serves no request and would otherwise count nothing.
+    app.extensions.setdefault("ops_sfmc_observer", SfmcMetricsObserver())
 
     @app.before_request
     def _attach_sfmc_observer() -> None:

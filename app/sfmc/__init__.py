@@ -53,7 +53,9 @@ def init_app(app: Any) -> None:
     """Create the app's one client (no network until its first call) and register ``flask sfmc``."""
     from .cli import sfmc_cli
 
-    app.extensions[EXTENSION_KEY] = SfmcClient.from_config(app.config)
+    # ops registers its metrics observer first (create_app's order); without ops there is none.
+    observer = app.extensions.get("ops_sfmc_observer")
+    app.extensions[EXTENSION_KEY] = SfmcClient.from_config(app.config, observer=observer)
     app.cli.add_command(sfmc_cli)
 
 

@@ -9,6 +9,8 @@ import pytest
 from ops_helpers import demo_link_token, form_fields
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.ops.metrics import SFMC_CALLS
+
 
 def samples(client, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of a scrape, keyed by name and sorted labels."""
@@ -134,3 +136,21 @@ def test_metrics_need_the_bearer_token_when_one_is_set(make_app) -> None:
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert samples(client, Authorization="Bearer scrape-secret-123")
     assert client.get("/healthz").status_code == 200  # health checks stay open
+
+
+def test_the_worker_counts_its_marketing_cloud_calls_without_serving_a_request(make_app, emulator) -> None:
+    """`flask journal deliver` serves no request, yet its calls must reach the metrics (worker dashboards)."""
+    from app.journal import get_journal
+    from app.journal.models import Source, UnsubscribeRequest
+
+    app = make_app()
+    with app.app_context():
+        get_journal().record(
+            UnsubscribeRequest(subscriber_key="demo-001", job_id="18099", source=Source.IMPORT)
+        )
+    # Read the counter without a request: a request would attach the observer the worker lacks.
+    before = SFMC_CALLS.labels(outcome="ok")._value.get()
+    result = app.test_cli_runner().invoke(args=["journal", "deliver"])
+    assert result.exit_code == 0, result.output
+    after = value(samples(app.test_client()), "profile_center_sfmc_calls_total", outcome="ok")
+    assert after == before + 1
