@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,19 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Benchmarks, soak and fuzzers of docs/benchmarks.md (each under 10 minutes on 2 cores; figures last).
+bench-http: $(STAMP)
+	$(BIN)/python -m bench.http
+
+bench-soak: $(STAMP)
+	$(BIN)/python -m bench.soak --db sqlite
+
+bench-soak-postgres: $(STAMP)
+	$(BIN)/python -m bench.soak --db postgres
+
+bench-fuzz: $(STAMP)
+	$(BIN)/python -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance
