@@ -1,4 +1,4 @@
-"""docs/operations.md (the README's Operations section) stays true: every setting with its default, every
+"""The README's Operations section stays true: every setting with its default, every
 gunicorn variable gunicorn.conf.py reads, every metric /metrics serves."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from ops_helpers import ROOT
 
 from config import SETTINGS
 
-DOC = (ROOT / "docs" / "operations.md").read_text()
+README = (ROOT / "README.md").read_text()
+DOC = README[README.index("\n## Operations\n") :]
 
 
 def _table_rows() -> dict[str, list[str]]:
@@ -37,7 +38,7 @@ def _documented_default(setting) -> str:
 def test_every_setting_is_documented_with_its_default() -> None:
     rows = _table_rows()
     for setting in SETTINGS:
-        assert setting.name in rows, f"{setting.name} is missing from docs/operations.md"
+        assert setting.name in rows, f"{setting.name} is missing from the README's Operations section"
         default = rows[setting.name][1]
         assert default.startswith(_documented_default(setting)), (setting.name, default)
         assert ("secret" in default) is setting.secret, setting.name
