@@ -71,13 +71,15 @@ def test_worker_killed_mid_batch_loses_nothing(
     assert worker.returncode == -signal.SIGKILL
     assert len(held) == 5
     # The killed batch is neither lost nor finished: it is pending under a claim nobody will settle.
+    orphaned = in_flight(journal)
+    assert orphaned
     counts = journal.counts_by_state()
     assert counts["pending"] >= 5
     assert counts["pending"] + counts["delivered"] == 20
 
     emulator.faults()
     # After the lease (1 s) the killed claims are due again; a new run delivers the rest.
-    lease_end = max(entry.claimed_until for entry in in_flight(journal))
+    lease_end = max(entry.claimed_until for entry in orphaned)
     time.sleep(max(0.0, (lease_end - utcnow()).total_seconds()) + 0.05)
     completed = run_cli(env, "deliver")
     assert completed.returncode == 0, completed.stdout + completed.stderr
