@@ -54,6 +54,9 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
         logger.info("journal worker stopping after the current batch", extra={"signal": signum})
         stop.set()
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals; the caller stops us through ``stop``
+        return
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
