@@ -92,13 +92,3 @@ REASON_LABELS: dict[str, str] = {
     "no_longer_interested": "No longer interested",
     "other": "Other",
 }
-
-
-def mask_email(email: str | None) -> str:
-    """``jane@example.com`` -> ``j•••@example.com``: enough for a person to recognise, not to harvest."""
-    if not email:
-        return ""
-    local, at, domain = email.partition("@")
-    if not at:
-        return "•••"
-    return f"{local[:1]}•••@{domain}"
