@@ -177,22 +177,32 @@ _PROFILE_NOISE = (
 )
 
 
-def start_profiler(master: subprocess.Popen, seconds: float, out: Path, wall: bool) -> subprocess.Popen:
-    """py-spy on one worker of ``master``: GIL-holding samples (CPU), or every thread (``wall``)."""
-    pid = common.gunicorn_workers(master)[0]
+def start_profilers(
+    master: subprocess.Popen, seconds: float, out: Path, wall: bool
+) -> list[subprocess.Popen]:
+    """py-spy on every worker of ``master``: GIL-holding samples (CPU), or every thread (``wall``).
+
+    Each worker's samples go to ``out`` with the worker's PID appended; ``profile_summary`` merges them.
+    """
     mode = "--idle" if wall else "--gil"
-    argv = [str(common.BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(round(seconds))]
-    argv += ["--rate", "250", "--format", "raw", "--nonblocking", mode, "--output", str(out)]
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    profilers = []
+    for pid in common.gunicorn_workers(master):
+        argv = [str(common.BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(round(seconds))]
+        argv += ["--rate", "100", "--format", "raw", "--nonblocking", mode, "--output", f"{out}.{pid}"]
+        profilers.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return profilers
 
 
 def profile_summary(title: str, raw: Path, top: int = 22) -> list[str]:
     """The frames with the largest inclusive share of samples (collapsed stacks from py-spy)."""
-    if not raw.exists():
+    lines_of_stacks = [
+        line for part in sorted(raw.parent.glob(f"{raw.name}.*")) for line in part.read_text().splitlines()
+    ]
+    if not lines_of_stacks:
         return [f"{title}: no samples (py-spy could not attach)"]
     inclusive: Counter = Counter()
     total = 0
-    for line in raw.read_text().splitlines():
+    for line in lines_of_stacks:
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
         total += count
@@ -245,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="attach py-spy to one app worker during the landing GET (CPU) and POST (wall time) runs",
+        help="attach py-spy to the app's workers during the landing GET (CPU) and POST (wall time) runs",
     )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -301,15 +311,16 @@ def main(argv: list[str] | None = None) -> int:
             ("bare Flask GET / (again)", f"{bare_url}/", None, None),
         ):
             print(f"wrk: {name}", flush=True)
-            profiler = None
+            profilers = []
             if args.profile and wall is not None:
                 raw = tmp_path / f"profile-{len(results)}.txt"
-                profiler = start_profiler(app, args.duration, raw, wall)
+                profilers = start_profilers(app, args.duration, raw, wall)
             results.append(run_wrk(name, url, script=script, **load))
-            if profiler is not None:
-                profiler.wait(timeout=60)
+            if profilers:
+                for profiler in profilers:
+                    profiler.wait(timeout=60)
                 kind = "wall time, all threads" if wall else "CPU, GIL-holding samples"
-                profiles += profile_summary(f"py-spy, one app worker, {name} ({kind})", raw)
+                profiles += profile_summary(f"py-spy, app workers, {name} ({kind})", raw)
         rss_app, rss_bare = worker_rss_kib(app), worker_rss_kib(bare)
 
         print("wrk: unsubscribe POST with the emulator answering in 5 s", flush=True)
@@ -340,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     if profiles:
         print("\n".join(profiles))
-        print("(the figures below were measured with py-spy attached to one app worker)")
+        print("(the figures below were measured with py-spy attached to every app worker)")
         print()
     print(
         f"{'run':<28} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'non-2xx':>8} {'sock err':>8}"
