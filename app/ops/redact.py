@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from ..privacy import mask_email
+
+__all__ = ["REDACTED", "mask_email", "redact"]
+
 _EMAIL = re.compile(r"([\w.!%'*+-]+)(@|%40)([\w-]+(?:\.[\w-]+)+)")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _LINK_TOKEN = re.compile(r"(?<![\w.-])(t=)[^&#\s\"'<>]+")
@@ -15,14 +19,6 @@ _SECRET_FIELD = re.compile(
 )
 
 REDACTED = "<redacted>"
-
-
-def mask_email(email: str) -> str:
-    """``jane@example.com`` becomes ``j•••@example.com``: enough for a person to recognise, not to collect."""
-    local, separator, domain = email.rpartition("@")
-    if not separator or not local:
-        return "•••"
-    return f"{local[0]}•••@{domain}"
 
 
 def redact(text: str) -> str:

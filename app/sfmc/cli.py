@@ -11,8 +11,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..privacy import mask_email
 from .errors import SfmcAuthError, SfmcError, SfmcTransientError
-from .masking import mask_email
 from .models import LogUnsubEvent, OutcomeKind
 
 sfmc_cli = AppGroup("sfmc", help="Marketing Cloud: check the connection, log an unsubscribe by hand.")

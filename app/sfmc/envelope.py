@@ -16,8 +16,8 @@ from copy import deepcopy
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from ..privacy import mask_email, mask_text
 from .errors import SfmcRequestError
-from .masking import mask_email, mask_text
 from .models import MAX_REQUESTS_PER_CALL, LogUnsubEvent
 from .ns import FUEL, PARTNER, SOAP_ENV
 

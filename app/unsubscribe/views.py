@@ -17,10 +17,10 @@ from flask_babel import gettext, refresh
 from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
 from app.links import LinkClaims, TokenError, verify_with_app_keys
 
+from ..privacy import masked_address
 from .branding import brand_stylesheet
 from .forms import UnsubscribeForm
 from .i18n import select_locale
-from .masking import mask_email
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def _action_url(token: str) -> str:
 
 
 def _render_form(token: str, claims: LinkClaims, form: UnsubscribeForm) -> str:
-    shown_email = mask_email(claims.email) or mask_email(claims.subscriber_key)
+    shown_email = masked_address(claims.email) or masked_address(claims.subscriber_key)
     return render_template(
         "unsubscribe/form.html",
         form=form,
