@@ -12,6 +12,7 @@ journal's idempotency does not fold them into one entry. Exits 1 when a target i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
@@ -221,6 +222,25 @@ def profile_summary(title: str, raw: Path, top: int = 22) -> list[str]:
     return lines
 
 
+def server_durations_ms(log_path: Path, skip_lines: int, route: str) -> list[float]:
+    """``duration_ms`` of the app's JSON request log lines for ``route`` after the first ``skip_lines``.
+
+    What the app itself spent on each request: the rest of the client's latency is queueing in gunicorn.
+    """
+    durations = []
+    with log_path.open(errors="replace") as log:
+        for number, line in enumerate(log):
+            if number < skip_lines or not line.startswith("{"):
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("route") == route and isinstance(record.get("duration_ms"), int | float):
+                durations.append(float(record["duration_ms"]))
+    return durations
+
+
 def worker_rss_kib(master: subprocess.Popen) -> float:
     """Mean VmRSS of the gunicorn workers of ``master`` (KiB)."""
     pids = common.gunicorn_workers(master)
@@ -241,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--subscriptions", type=int, default=12000, help="distinct links for the POSTs")
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="journal database (postgres: a fresh database on TEST_DATABASE_URL's server)",
+    )
     parser.add_argument(
         "--gunicorn-arg",
         action="append",
@@ -263,15 +289,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp, common.processes() as running:
-        tmp_path = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        tmp_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-http-")))
+        # Entered before the processes, so the processes stop before the database is dropped.
+        if args.db == "postgres":
+            database_url = stack.enter_context(common.fresh_postgres_database())
+        else:
+            database_url = f"sqlite:///{tmp_path / 'journal.sqlite3'}"
+        running = stack.enter_context(common.processes())
         print(f"bench/http.py: logs and journal in {tmp_path}", flush=True)
         subscriptions = common.generate_subscriptions(args.subscriptions)
         data_file = common.write_emulator_data(tmp_path / "emulator-data.json", subscriptions)
         emulator = common.start_emulator(tmp_path / "emulator.log", data_file)
         running.append(emulator.process)
 
-        env = common.app_env(emulator, f"sqlite:///{tmp_path / 'journal.sqlite3'}")
+        env = common.app_env(emulator, database_url)
         app_port, bare_port = common.free_port(), common.free_port()
         extra = tuple(args.gunicorn_arg)
         app = common.start_gunicorn("wsgi:app", app_port, env, tmp_path / "app.log", extra)
@@ -325,11 +357,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print("wrk: unsubscribe POST with the emulator answering in 5 s", flush=True)
         before = journal_total(env)
+        with (tmp_path / "app.log").open(errors="replace") as log:
+            log_lines_before = sum(1 for _ in log)
         emulator.faults(latency_ms=5000)
         slow = run_wrk("POST, emulator 5 s", f"{app_url}/unsubscribe", script=slow_script, **load)
         emulator.faults()
         after = journal_total(env)
         results.append(slow)
+        inside_app = server_durations_ms(tmp_path / "app.log", log_lines_before, "unsubscribe.submit")
 
     bare_rps = (results[0].rps + results[3].rps) / 2
     get_ratio = results[1].rps / bare_rps
@@ -362,8 +397,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.name:<28} {result.rps:>9.1f} {result.p50_ms:>9.1f} {result.p99_ms:>9.1f} "
             f"{result.max_ms:>9.1f} {result.non_2xx:>8} {result.socket_errors:>8}{note}"
         )
+    print(
+        f"slow POSTs inside the app (its request log): p50 {common.percentile(inside_app, 0.5):.0f} ms, "
+        f"p99 {common.percentile(inside_app, 0.99):.0f} ms over {len(inside_app)}; the rest of wrk's "
+        "latency is waiting in gunicorn for a free thread"
+    )
     print(f"worker RSS: app {rss_app / 1024:.1f} MiB, bare {rss_bare / 1024:.1f} MiB (mean VmRSS per worker)")
-    print(f"total time {time.monotonic() - started:.0f} s")
+    print(f"journal: {args.db}; total time {time.monotonic() - started:.0f} s")
     print()
     for label, value, target, ok in checks:
         print(f"{label:<36} {value:>14}   target {target:<7} {'OK' if ok else 'MISSED'}")
