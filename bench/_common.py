@@ -115,6 +115,25 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def cpu_snapshot(pids: Iterable[int]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each of ``pids`` (from /proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two snapshots; a process started in between counts whole, one that exited
+    in between (a recycled gunicorn worker) is missed, so this errs low."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def rss_kib(pid: int) -> int:
     """Resident set size of ``pid`` in KiB (VmRSS of /proc/<pid>/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

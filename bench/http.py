@@ -336,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results: list[WrkResult] = []
         profiles: list[str] = []
+        cpu_per_request: dict[str, tuple[float, float]] = {}
         for name, url, script, wall in (
             ("bare Flask GET /", f"{bare_url}/", None, None),
             ("landing GET", f"{app_url}/unsubscribe", get_script, False),
@@ -347,7 +348,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.profile and wall is not None:
                 raw = tmp_path / f"profile-{len(results)}.txt"
                 profilers = start_profilers(app, args.duration, raw, wall)
+            server = bare if url.startswith(bare_url) else app
+            emulator_before = common.cpu_snapshot([emulator.process.pid])
+            server_before = common.cpu_snapshot([server.pid, *common.children(server.pid)])
             results.append(run_wrk(name, url, script=script, **load))
+            done = max(results[-1].requests, 1)
+            server_after = common.cpu_snapshot([server.pid, *common.children(server.pid)])
+            emulator_after = common.cpu_snapshot([emulator.process.pid])
+            server_ms = common.cpu_used(server_before, server_after) * 1000 / done
+            emulator_ms = common.cpu_used(emulator_before, emulator_after) * 1000 / done
+            cpu_per_request[name] = (server_ms, emulator_ms)
             if profilers:
                 for profiler in profilers:
                     profiler.wait(timeout=60)
@@ -396,6 +406,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{result.name:<28} {result.rps:>9.1f} {result.p50_ms:>9.1f} {result.p99_ms:>9.1f} "
             f"{result.max_ms:>9.1f} {result.non_2xx:>8} {result.socket_errors:>8}{note}"
+        )
+    print("CPU per request (gunicorn master + workers; the emulator's share separately):")
+    for name, (server_ms, emulator_ms) in cpu_per_request.items():
+        print(
+            f"  {name:<26} {server_ms:6.2f} ms server"
+            + (f" + {emulator_ms:.2f} ms emulator" if emulator_ms else "")
         )
     print(
         f"slow POSTs inside the app (its request log): p50 {common.percentile(inside_app, 0.5):.0f} ms, "
