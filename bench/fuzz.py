@@ -862,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench/fuzz.py: seed {seed}", flush=True)
     parser_tally = fuzz_parser(args.cases, random.Random(seed))
     drip_seconds = fuzz_transport(parser_tally)
-    print(f"parser done in {time.monotonic() - started:.0f} s; now the app", flush=True)
+    print(f"parser and transport done in {time.monotonic() - started:.0f} s; now the app", flush=True)
     app_tally, safe_events = fuzz_app(args.cases, random.Random(seed + 1))
 
     for label, tally in (("response parser", parser_tally), ("app", app_tally)):
