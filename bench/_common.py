@@ -327,7 +327,10 @@ def start_gunicorn(
         *extra_args,
         app_spec,
     ]
-    process = spawn(argv, log_path, env)
+    # Metrics files in the run's own temporary directory: a SIGKILLed master never removes its own.
+    metrics_dir = log_path.parent / f"metrics-{port}"
+    metrics_dir.mkdir(exist_ok=True)
+    process = spawn(argv, log_path, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
     wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process, timeout=60)
     return process
 
