@@ -16,12 +16,13 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from limits.errors import ConfigurationError
 from limits.storage import SCHEMES
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from config import ConfigError
 
@@ -31,12 +32,27 @@ LIMITED_METHODS = frozenset({"POST"})
 
 
 def rate_limit_key() -> str:
-    """The client address, or a hash of the link for an RFC 8058 one-click POST."""
-    is_form = request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
-    if is_form and request.form.get("List-Unsubscribe") == "One-Click":
+    """The client address, or a hash of the link for an RFC 8058 one-click POST.
+
+    A body the app refuses as too large (413) is never read here: reading it would raise inside
+    Flask-Limiter (an error log with a traceback, and the request not counted). It counts per address.
+    """
+    if _is_one_click():
         link = request.args.get("t", "")
         return "one-click:" + hashlib.sha256(link.encode()).hexdigest()[:32]
     return get_remote_address() or "unknown"
+
+
+def _is_one_click() -> bool:
+    if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return False
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        return False  # refused with 413 before anything reads it
+    try:
+        return request.form.get("List-Unsubscribe") == "One-Click"
+    except RequestEntityTooLarge:  # a chunked body (no Content-Length) that turns out too large
+        return False
 
 
 def _not_limited() -> bool:
@@ -77,4 +93,23 @@ def init_app(app: Flask) -> Limiter:
     except (ConfigurationError, ValueError) as exc:
         raise ConfigError([f"RATELIMIT_STORAGE_URI is invalid: {redact(str(exc))}"]) from exc
     limiter.request_filter(_not_limited)
+    _skip_limiter_for_unlimited_methods(app, limiter)
     return limiter
+
+
+def _skip_limiter_for_unlimited_methods(app: Flask, limiter: Limiter) -> None:
+    """Run Flask-Limiter's per-request check only for limited methods.
+
+    Its ``request_filter`` already exempts GET and friends, but only after the limiter has identified the
+    endpoint and gathered its limits on every request; a landing page GET should not pay for that.
+    """
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit
+    for index, hook in enumerate(hooks):
+        if hook == check:
+
+            def _check_limited_methods() -> None:
+                if request.method in LIMITED_METHODS:
+                    check()
+
+            hooks[index] = _check_limited_methods

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from flask_babel import Babel, get_locale
-from jinja2 import ChoiceLoader, FileSystemLoader
+from flask_babel import Babel, get_locale, get_translations
+from jinja2 import ChoiceLoader, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 
 from .branding import brand_context
 from .i18n import default_locale, match_locale, select_locale
@@ -19,6 +20,8 @@ from .reasons import configured_reasons
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = PROJECT_ROOT / "templates"
 TRANSLATIONS = PROJECT_ROOT / "translations"
+#: The page's translations, looked up once per rendered page instead of once per ``_()`` in the template.
+TRANSLATIONS_KEY = "_page_translations"
 
 
 def init_app(app: Flask) -> None:
@@ -29,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
     Babel(app, locale_selector=select_locale)
+    _install_template_gettext(app)
 
     loaders = [FileSystemLoader(str(TEMPLATES))]
     if app.config.get("TEMPLATE_DIR"):
@@ -41,6 +45,29 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def page_context() -> dict[str, object]:
-        return {"brand": brand, "page_locale": str(get_locale() or default_locale())}
+        return {
+            "brand": brand,
+            "page_locale": str(get_locale() or default_locale()),
+            TRANSLATIONS_KEY: get_translations(),
+        }
 
     app.register_blueprint(bp)
+
+
+@pass_context
+def _template_gettext(context: Context, string: str) -> str:
+    """``_()`` in templates: the page's translations from the context (Flask-Babel's lookup otherwise)."""
+    translations = context.get(TRANSLATIONS_KEY) or get_translations()
+    return translations.ugettext(string)
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """Replace Flask-Babel's template ``gettext`` (which finds the request's locale and catalog again for
+    every string) with one that reads the page's catalog once; ``ngettext`` and friends stay Flask-Babel's."""
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )

@@ -119,3 +119,23 @@ def test_a_malformed_limit_is_a_configuration_error(make_app) -> None:
     with pytest.raises(ConfigError) as raised:
         make_app(RATELIMIT_POST="lots")
     assert raised.value.problems[0].startswith("RATELIMIT_POST is invalid")
+
+
+def test_an_oversized_form_post_gets_413_and_still_counts_without_an_error_log(make_app, caplog) -> None:
+    """The limit's key never reads a body the app refuses: no error record, and the POST is counted."""
+    app = make_app(RATELIMIT_POST=LIMIT)
+    client = app.test_client()
+    oversized = "x" * (app.config["MAX_BODY_BYTES"] + 1)
+
+    def post_oversized():
+        return client.post(
+            f"/unsubscribe?t={demo_link_token(12)}",
+            data={"List-Unsubscribe": "One-Click", "filler": oversized},
+            environ_base={"REMOTE_ADDR": "10.4.4.4"},
+        )
+
+    with caplog.at_level("INFO"):
+        statuses = [post_oversized().status_code for _ in range(4)]
+    assert statuses == [413, 413, 413, 429]  # counted against the sender's address, as any other POST
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
+    assert not any(record.exc_info for record in caplog.records)
