@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from .delivery import Delivery, DeliverySettings
-from .models import JournalEntry
+from .models import JournalEntry, UnsubscribeRequest
 from .store import Journal, JournalError, JournalUnavailableError, open_journal
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ __all__ = [
     "get_delivery",
     "get_journal",
     "init_app",
+    "record_and_deliver",
 ]
 
 
@@ -68,3 +69,12 @@ def deliver_inline(entry_id: int) -> JournalEntry:
     Never raises for Marketing Cloud problems: the entry then stays pending and the worker delivers it.
     """
     return get_delivery().deliver_inline(entry_id)
+
+
+def record_and_deliver(request: UnsubscribeRequest) -> JournalEntry:
+    """Journal ``request`` and try one inline delivery; one commit covers the entry and the attempt's claim.
+
+    Same guarantees as ``get_journal().record(request)`` followed by ``deliver_inline(entry.id)`` (committed
+    before any call to Marketing Cloud; never raises for Marketing Cloud problems), one write less.
+    """
+    return get_delivery().record_and_deliver(request)

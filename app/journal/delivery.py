@@ -236,13 +236,34 @@ class Delivery:
         pending while the attempt finishes in the background (or the worker takes over once the claim's
         lease ends). Marketing Cloud problems never raise here.
         """
+        return self._within_budget(entry_id, lambda: self._inline_attempt(entry_id))
+
+    def record_and_deliver(self, request: UnsubscribeRequest) -> JournalEntry:
+        """``record`` the request and claim it for one inline attempt in a single commit, then attempt it
+        within the inline budget (as ``deliver_inline``). Once the commit is done the request cannot be
+        lost; a failure of the attempt leaves it pending for the worker."""
+        entry, claim = self.journal.record_claimed(
+            request, owner=f"{self.owner}:inline", lease_seconds=self.settings.inline_lease_seconds
+        )
+        if claim is None:  # the pending twin is being delivered elsewhere right now
+            return entry
+        return self._within_budget(entry.id, lambda: self._attempt(claim), claim=claim)
+
+    def _within_budget(
+        self, entry_id: int, attempt: Callable[[], Any], *, claim: Claim | None = None
+    ) -> JournalEntry:
         budget = self.settings.inline_budget_seconds
-        future = self._inline_pool().submit(self._inline_attempt, entry_id)
+        future = self._inline_pool().submit(attempt)
         try:
             future.result(timeout=budget)
         except FutureTimeout:
             if future.cancel():
                 logger.info("inline delivery not started within budget", extra={"entry_id": entry_id})
+                if claim is not None:  # never started: leave the entry to the worker at once
+                    try:
+                        self.journal.release(claim)
+                    except Exception:
+                        logger.exception("unused inline claim not released", extra={"entry_id": entry_id})
             else:
                 logger.info("inline delivery continues past its budget", extra={"entry_id": entry_id})
         except Exception:

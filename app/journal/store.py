@@ -7,12 +7,14 @@ expired claim can never overwrite the work of the claim that replaced it.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -269,6 +271,87 @@ class Journal:
                     raise
                 reconnected = True
         raise JournalError("could not record the request: its pending twin kept changing")
+
+    def record_claimed(
+        self,
+        request: UnsubscribeRequest,
+        *,
+        owner: str,
+        lease_seconds: float,
+        now: datetime | None = None,
+    ) -> tuple[JournalEntry, Claim | None]:
+        """``record`` and ``claim_entry`` in one transaction (one commit): the entry is durable and held by
+        the caller's attempt when this returns. The claim is None when the pending twin is held elsewhere
+        (a worker or another inline attempt is delivering it right now)."""
+        now = now or utcnow()
+        token = f"{owner}:{uuid.uuid4().hex[:12]}"
+        until = now + timedelta(seconds=lease_seconds)
+        key = dedupe_key(request)
+        values = [getattr(request, column) for column in _REQUEST_COLUMNS]
+        values = [str(value) if isinstance(value, Scope | Source) else value for value in values]
+        columns = ", ".join(
+            (
+                *_REQUEST_COLUMNS,
+                "dedupe_key",
+                "created_at",
+                "updated_at",
+                "next_attempt_at",
+                "claimed_by",
+                "claimed_until",
+                "attempts",
+            )
+        )
+        marks = ", ".join("?" * (len(_REQUEST_COLUMNS) + 7))
+        stamps = (self._to_db(now), self._to_db(now), self._to_db(now))
+        reconnected = False
+        for _ in range(3):
+            try:
+                with self._transaction() as cur:
+                    row = cur.execute(
+                        f"INSERT INTO journal_entries ({columns}) VALUES ({marks}) "  # noqa: S608 - our columns
+                        "ON CONFLICT (dedupe_key) WHERE state = 'pending' DO NOTHING RETURNING *",
+                        (*values, key, *stamps, token, self._to_db(until), 1),
+                    ).fetchone()
+                    if row is not None:
+                        entry = self._entry(row)
+                        return entry, Claim(token=token, until=until, entries=[entry])
+                    twin = cur.execute(
+                        "SELECT * FROM journal_entries WHERE dedupe_key = ? AND state = 'pending'", (key,)
+                    ).fetchone()
+                    if twin is not None:
+                        row = cur.execute(
+                            "UPDATE journal_entries SET claimed_by = ?, claimed_until = ?, "  # noqa: S608
+                            "attempts = attempts + 1, updated_at = ? "
+                            f"WHERE id = ? AND {_CLAIMABLE} RETURNING *",
+                            (token, self._to_db(until), self._to_db(now), twin["id"], self._to_db(now)),
+                        ).fetchone()
+                        if row is None:
+                            return self._entry(twin), None
+                        entry = self._entry(row)
+                        return entry, Claim(token=token, until=until, entries=[entry])
+                # The pending twin finished between our insert and our read: insert again.
+            except JournalUnavailableError:
+                # As in ``record``: one more try on a new connection; a committed first try is found as
+                # the pending twin (and claimed again: a held claim of ours ends with its lease).
+                if reconnected:
+                    raise
+                reconnected = True
+        raise JournalError("could not record the request: its pending twin kept changing")
+
+    def release(self, claim: Claim, *, now: datetime | None = None) -> int:
+        """Give up a claim whose attempt never started (the entries become claimable at once)."""
+        now = now or utcnow()
+        ids = [entry.id for entry in claim.entries]
+        if not ids:
+            return 0
+        marks = ", ".join("?" * len(ids))
+        with self._transaction() as cur:
+            return cur.execute(
+                "UPDATE journal_entries SET claimed_by = NULL, claimed_until = NULL, "  # noqa: S608
+                f"attempts = attempts - 1, updated_at = ? WHERE claimed_by = ? AND state = 'pending' "
+                f"AND id IN ({marks})",
+                (self._to_db(now), claim.token, *ids),
+            ).rowcount
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -566,11 +649,68 @@ class SqliteJournal(Journal):
     _null_safe_eq = "IS"
     _lock_clause = ""
     busy_timeout_ms = 15000
+    #: Longest pause between two looks at the writer lock file while another process writes. A write
+    #: transaction holds it for well under a millisecond; SQLite's own busy handler sleeps up to 100 ms.
+    writer_poll_max_seconds = 0.002
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_lock_path = self.path.with_name(self.path.name + "-writer.lock")
+        self._writer: tuple[int, threading.Lock, int] | None = None  # (pid, thread lock, lock file fd)
+        self._writer_guard = threading.Lock()
         super().__init__(str(self.path))
+
+    def _writer_state(self) -> tuple[threading.Lock, int]:
+        """This process's thread lock and lock file (made anew after a fork: never a parent's)."""
+        with self._writer_guard:
+            if self._writer is None or self._writer[0] != os.getpid():
+                fd = os.open(self._writer_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._writer = (os.getpid(), threading.Lock(), fd)
+            return self._writer[1], self._writer[2]
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """Take turns at writing without SQLite's coarse busy sleeps.
+
+        Threads of one process queue on a lock (woken as soon as it is free); processes take an advisory
+        ``flock`` on ``<journal>-writer.lock``, polled every 0.1–2 ms (the kernel drops it when its holder
+        dies, even by SIGKILL). Past ``busy_timeout_ms`` we go on without the turn and SQLite's busy handler
+        decides, as before. Only an optimisation: ``BEGIN IMMEDIATE`` still guards every write.
+        """
+        thread_lock, fd = self._writer_state()
+        limit = self.busy_timeout_ms / 1000
+        deadline = time.monotonic() + limit
+        have_thread = thread_lock.acquire(timeout=limit)
+        have_file = False
+        try:
+            if have_thread:
+                pause = 0.0001
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            break
+                        time.sleep(pause)
+                        pause = min(pause * 2, self.writer_poll_max_seconds)
+                    else:
+                        have_file = True
+                        break
+            yield
+        finally:
+            if have_file:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            if have_thread:
+                thread_lock.release()
+
+    def close(self) -> None:
+        super().close()
+        with self._writer_guard:
+            writer, self._writer = self._writer, None
+        if writer is not None and writer[0] == os.getpid():
+            with suppress(OSError):
+                os.close(writer[2])
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000)
@@ -583,14 +723,22 @@ class SqliteJournal(Journal):
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
         conn = self._connection()
-        # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield _Cursor(conn.execute)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        if not write:  # WAL: readers never wait for the writer
+            conn.execute("BEGIN")
+            try:
+                yield _Cursor(conn.execute)
+            finally:
+                conn.execute("COMMIT")
+            return
+        with self._writer_turn():
+            # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Cursor(conn.execute)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _to_db(self, value: datetime | None) -> str | None:
         if value is None:

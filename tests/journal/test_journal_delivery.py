@@ -28,7 +28,7 @@ from journal_helpers import (
     wait_until,
 )
 
-from app.journal import deliver_inline, get_delivery, get_journal
+from app.journal import deliver_inline, get_delivery, get_journal, record_and_deliver
 from app.journal.delivery import Delivery, DeliverySettings, reason_text, to_event
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
 from app.journal.store import utcnow
@@ -177,6 +177,58 @@ def test_double_submit_while_pending_is_delivered_once(make_app: Callable[..., F
         get_delivery().deliver_due()
         assert get_journal().get(first.id).state is State.DELIVERED
     assert event_keys(emulator) == Counter({("demo-004", "17920"): 1})
+
+
+def test_record_and_deliver_journals_and_delivers_in_one_go(app: Flask, emulator: Any) -> None:
+    entry = record_and_deliver(request_for("demo-010", NEWSLETTER))
+    assert (entry.state, entry.attempts, entry.claimed_by) == (State.DELIVERED, 1, None)
+    assert get_journal().get(entry.id) == entry
+    # Asked again after delivery: a new entry, answered "already" by Marketing Cloud, no second event.
+    again = record_and_deliver(request_for("demo-010", NEWSLETTER))
+    assert again.id != entry.id and again.state is State.ALREADY
+    assert event_keys(emulator) == Counter({("demo-010", "17914"): 1})
+
+
+def test_record_and_deliver_with_slow_marketing_cloud_answers_within_budget_and_delivers_once(
+    make_app: Callable[..., Flask], emulator: Any
+) -> None:
+    app = make_app(INLINE_DELIVERY_BUDGET="0.3")
+    with app.app_context():
+        emulator.faults(latency_ms=1200)
+        started = time.monotonic()
+        entry = record_and_deliver(request_for("demo-011", NEWSLETTER))
+        assert time.monotonic() - started < 1.0
+        assert entry.state is State.PENDING
+        # A double submit and the worker meanwhile: the inline attempt holds the entry, nothing is re-sent.
+        assert record_and_deliver(request_for("demo-011", NEWSLETTER)).id == entry.id
+        assert get_delivery().deliver_due().calls == 0
+        assert wait_until(lambda: get_journal().get(entry.id).state is State.DELIVERED, timeout=8)
+    assert event_keys(emulator) == Counter({("demo-011", "17914"): 1})
+
+
+def test_an_inline_attempt_that_never_started_leaves_its_entry_to_the_worker_at_once(
+    make_app: Callable[..., Flask], emulator: Any
+) -> None:
+    app = make_app(INLINE_DELIVERY_BUDGET="0.2", SFMC_TIMEOUT="6")
+    busy = PARENT_ACTIVE[:8]  # as many slow attempts as the inline pool has threads
+    with app.app_context():
+        emulator.faults(latency_ms=3000)  # longer than the 8 budgets of 0.2 s below
+        for key in busy:
+            assert record_and_deliver(request_for(key, PRODUCT_NEWS)).state is State.PENDING
+        queued = record_and_deliver(request_for("demo-012", NEWSLETTER))
+        assert queued.state is State.PENDING
+        # Its attempt was cancelled before it began: no claim left behind, no attempt counted.
+        assert (queued.claimed_by, queued.attempts) == (None, 0)
+        emulator.faults()
+        assert wait_until(
+            lambda: (
+                get_delivery().deliver_due().calls >= 0
+                and get_journal().get(queued.id).state is State.DELIVERED
+            ),
+            timeout=8,
+        )
+        assert wait_until(lambda: get_journal().counts_by_state()["pending"] == 0, timeout=10)
+    assert event_keys(emulator) == Counter({("demo-012", "17914"): 1, **{(key, "17920"): 1 for key in busy}})
 
 
 # -- batching -----------------------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from journal_helpers import NEWSLETTER, PRODUCT_NEWS, request_for
+from journal_helpers import NEWSLETTER, PRODUCT_NEWS, ROOT, request_for
 
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
 from app.journal.store import AttemptResult, Journal, open_journal, utcnow
@@ -273,4 +275,107 @@ def test_record_survives_postgresql_dropping_its_connections(postgres_url: str, 
         assert second.id != first.id
         assert journal.counts_by_state()["pending"] == 2
     finally:
+        journal.close()
+
+
+def test_record_claimed_commits_the_entry_and_its_inline_claim_together(
+    journal: Journal, database_url: str, tmp_path: Path
+) -> None:
+    entry, claim = journal.record_claimed(
+        request_for("demo-006", NEWSLETTER), owner="web:inline", lease_seconds=60
+    )
+    assert claim is not None and [e.id for e in claim.entries] == [entry.id]
+    other = open_journal(database_url, tmp_path)  # another process: the commit is visible there
+    try:
+        seen = other.get(entry.id)
+        assert seen is not None
+        assert (seen.state, seen.claimed_by, seen.attempts) == (State.PENDING, claim.token, 1)
+        # The worker leaves an entry alone while the inline attempt holds it.
+        assert other.claim_due(mid=NEWSLETTER["mid"], limit=50, lease_seconds=10, owner="w").entries == []
+        # A double submit meanwhile finds the pending twin, already held: no second claim, no second entry.
+        twin, second_claim = other.record_claimed(
+            request_for("demo-006", NEWSLETTER), owner="web:inline", lease_seconds=60
+        )
+        assert (twin.id, second_claim) == (entry.id, None)
+        # An attempt that never started gives its claim back: the worker may take the entry at once.
+        assert journal.release(claim) == 1
+        released = other.get(entry.id)
+        assert released is not None and (released.claimed_by, released.attempts) == (None, 0)
+        taken = other.claim_due(mid=NEWSLETTER["mid"], limit=50, lease_seconds=10, owner="w")
+        assert [e.id for e in taken.entries] == [entry.id]
+        assert journal.release(claim) == 0  # a claim that is no longer ours releases nothing
+    finally:
+        other.close()
+
+
+def test_record_claimed_takes_an_unheld_pending_twin(journal: Journal) -> None:
+    first = journal.record(request_for("demo-007", NEWSLETTER))
+    entry, claim = journal.record_claimed(
+        request_for("demo-007", NEWSLETTER), owner="web:inline", lease_seconds=60
+    )
+    assert entry.id == first.id
+    assert claim is not None and entry.claimed_by == claim.token and entry.attempts == 1
+
+
+def test_sqlite_writers_of_many_threads_and_processes_all_commit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'busy.sqlite3'}"
+    script = (
+        "import sys\n"
+        "from app.journal.store import open_journal\n"
+        "from app.journal.models import UnsubscribeRequest\n"
+        "j = open_journal(sys.argv[1], sys.argv[2])\n"
+        "for n in range(60):\n"
+        "    j.record(UnsubscribeRequest(subscriber_key=f'p{sys.argv[3]}-{n}', job_id='1', mid='1'))\n"
+    )
+    journal = open_journal(url, tmp_path)
+    try:
+        children = [
+            subprocess.Popen([sys.executable, "-c", script, url, str(tmp_path), str(n)], cwd=ROOT)
+            for n in range(2)
+        ]
+
+        def write(n: int) -> None:
+            for i in range(30):
+                journal.record(request_for(f"t{n}-{i}", NEWSLETTER))
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [child.wait(timeout=60) for child in children] == [0, 0]
+        assert journal.counts_by_state()["pending"] == 6 * 30 + 2 * 60
+    finally:
+        journal.close()
+
+
+def test_a_writer_killed_mid_transaction_does_not_stall_the_sqlite_journal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'killed.sqlite3'}"
+    script = (
+        "import sys, time\n"
+        "from app.journal.store import open_journal\n"
+        "j = open_journal(sys.argv[1], sys.argv[2])\n"
+        "with j._transaction():\n"
+        "    print('holding', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    journal = open_journal(url, tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, url, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+        done = threading.Event()
+        recorder = threading.Thread(
+            target=lambda: (journal.record(request_for("demo-008", NEWSLETTER)), done.set())
+        )
+        recorder.start()
+        assert not done.wait(0.3)  # the other process holds the write turn
+        child.kill()  # SIGKILL: no cleanup in the child; the kernel drops its locks
+        assert done.wait(5)
+        recorder.join()
+        assert journal.counts_by_state()["pending"] == 1
+    finally:
+        child.kill()
+        child.wait()
         journal.close()
