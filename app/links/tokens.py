@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -22,11 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jwt.algorithms import HMACAlgorithm
-from jwt.api_jws import PyJWS
-from jwt.exceptions import InvalidSignatureError, PyJWTError
-
 EXPECTED_HEADER = {"alg": "HS256", "typ": "JWT"}
+#: The header segment every link carries (PyJWT and AMPscript's GetJWT both write exactly this JSON).
+HEADER_SEGMENT = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode("ascii")
 MAX_TOKEN_CHARS = 4096  # a link in an email; anything longer is not ours
 MAX_KEY_CHARS = 254  # Marketing Cloud's SubscriberKey and EmailAddress limits
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
@@ -44,31 +44,6 @@ class TokenInvalid(TokenError):
 
 class TokenExpired(TokenError):
     """Correctly signed, but its ``exp`` has passed."""
-
-
-class _Hs256(HMACAlgorithm):
-    """HMAC-SHA256 without PyJWT's key-length warning.
-
-    The keys are strings a marketer stores in Marketing Cloud's key management; ``config.py`` already
-    refuses keys under 16 bytes, and the issue's reference secret is 22 bytes, so the warning (which the
-    test suite turns into an error) would only repeat a decision made there.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(HMACAlgorithm.SHA256)
-
-    def check_key_length(self, key: bytes) -> str | None:
-        return None
-
-
-def _hs256_only() -> PyJWS:
-    jws = PyJWS(algorithms=["HS256"])
-    jws.unregister_algorithm("HS256")
-    jws.register_algorithm("HS256", _Hs256())
-    return jws
-
-
-_JWS = _hs256_only()
 
 
 @dataclass(frozen=True)
@@ -124,7 +99,7 @@ def verify(token: str, keys: Iterable[str], now: float | None = None) -> LinkCla
     header = _json_object(_b64url_decode(segments[0]), "header")
     if header != EXPECTED_HEADER:
         raise TokenInvalid("header is not exactly HS256/JWT")
-    payload_bytes = _verified_payload(token, keys)
+    payload_bytes = _verified_payload(segments, keys)
     claims = _parse_claims(_json_object(payload_bytes, "payload"))
     if claims.expires_at is not None and (time.time() if now is None else now) >= claims.expires_at:
         raise TokenExpired("link has expired")
@@ -136,20 +111,34 @@ def mint(claims: LinkClaims, key: str) -> str:
     if not (claims.subscriber_key or claims.subscriber_id or claims.email):
         raise ValueError("a link needs a subscriber key, subscriber ID or email address")
     payload = json.dumps(claims.to_payload(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return _JWS.encode(payload, key.encode("utf-8"), algorithm="HS256")
+    signing_input = f"{HEADER_SEGMENT}.{_b64url_encode(payload)}"
+    return f"{signing_input}.{_b64url_encode(_signature(key, signing_input.encode('ascii')))}"
 
 
-def _verified_payload(token: str, keys: Iterable[str]) -> bytes:
+def _signature(key: str, signing_input: bytes) -> bytes:
+    """HMAC-SHA256 over ``header.payload`` with the UTF-8 bytes of the secret as stored (RFC 7515)."""
+    return hmac.new(key.encode("utf-8"), signing_input, hashlib.sha256).digest()
+
+
+def _verified_payload(segments: list[str], keys: Iterable[str]) -> bytes:
+    """The payload's bytes once one of ``keys`` produced the signature (compared in constant time).
+
+    The header was already checked to be exactly HS256/JWT, so no other algorithm can be chosen by the
+    token; both other segments are decoded first, so a malformed token is refused whatever the keys.
+    """
+    payload = _b64url_decode(segments[1])
+    signature = _b64url_decode(segments[2])
+    signing_input = f"{segments[0]}.{segments[1]}".encode("ascii")
     tried = False
     for key in keys:
         tried = True
-        try:
-            return _JWS.decode(token, key.encode("utf-8"), algorithms=["HS256"])
-        except InvalidSignatureError:
-            continue
-        except PyJWTError as exc:
-            raise TokenInvalid(f"unreadable token ({type(exc).__name__})") from None
+        if hmac.compare_digest(_signature(key, signing_input), signature):
+            return payload
     raise TokenInvalid("signature matches no key" if tried else "no signing keys configured")
+
+
+def _b64url_encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _b64url_decode(segment: str) -> bytes:

@@ -14,6 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 
 from .branding import brand_context
+from .dates import long_date
 from .i18n import default_locale, match_locale, select_locale
 from .reasons import configured_reasons
 
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
     Babel(app, locale_selector=select_locale)
     _install_template_gettext(app)
+    app.jinja_env.filters["long_date"] = long_date
 
     loaders = [FileSystemLoader(str(TEMPLATES))]
     if app.config.get("TEMPLATE_DIR"):

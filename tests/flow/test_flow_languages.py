@@ -90,6 +90,25 @@ def test_the_recorded_date_is_formatted_for_the_language(app: Flask) -> None:
         assert format_date(date(2026, 11, 25), "long") == "25. November 2026"
 
 
+@pytest.mark.parametrize("language", SUPPORTED_LOCALES)
+def test_the_pages_long_date_is_babels_long_date_for_every_month(app: Flask, language: str) -> None:
+    """The result page's own date table (no CLDR data in each worker) writes what Babel writes."""
+    from datetime import UTC, datetime
+
+    from flask_babel import format_date
+
+    from app.unsubscribe.dates import long_date
+
+    with app.test_request_context(f"/?lang={language}"):
+        for month in range(1, 13):
+            for day in (1, 9, 28):
+                value = datetime(2026, month, day, 23, 30, tzinfo=UTC)
+                assert long_date(value) == format_date(value, "long")
+                assert long_date(value.date()) == format_date(value.date(), "long")
+    with app.test_request_context("/?lang=de"):
+        assert long_date(date(2026, 11, 25)) == "25. November 2026"
+
+
 def test_one_click_answer_follows_accept_language(client: FlaskClient) -> None:
     response = client.post(
         link(subscriber_key="demo-003", **NEWSLETTER),

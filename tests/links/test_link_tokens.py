@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.links import LinkClaims, TokenError, TokenExpired, TokenInvalid, mint, verify
-from app.links.tokens import _JWS
+from app.links.tokens import _signature, _verified_payload
 
 KEY = "test-signing-key-0123456789abcdef"
 OTHER_KEY = "someone-elses-key-0123456789"
@@ -48,8 +48,11 @@ def claims_token(claims: dict[str, Any], key: str = KEY) -> str:
 
 
 def test_issue_vector_signature_verifies_byte_for_byte() -> None:
-    assert _JWS.decode(ISSUE_TOKEN, ISSUE_SECRET.encode(), algorithms=["HS256"]) == b'{"sub":"probe","n":7}'
-    assert _JWS.encode(b'{"sub":"probe","n":7}', ISSUE_SECRET.encode(), algorithm="HS256") == ISSUE_TOKEN
+    assert _verified_payload(ISSUE_TOKEN.split("."), [OTHER_KEY, ISSUE_SECRET]) == b'{"sub":"probe","n":7}'
+    signing_input = HEADER_SEGMENT + "." + b64url(b'{"sub":"probe","n":7}')
+    assert f"{signing_input}.{b64url(_signature(ISSUE_SECRET, signing_input.encode()))}" == ISSUE_TOKEN
+    with pytest.raises(TokenInvalid, match="no key"):
+        _verified_payload(ISSUE_TOKEN.split("."), [OTHER_KEY])
     assert sign('{"alg":"HS256","typ":"JWT"}', '{"sub":"probe","n":7}', ISSUE_SECRET) == ISSUE_TOKEN
 
 
