@@ -179,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "INLINE_DELIVERY_BUDGET",
         _positive_float,
-        1.5,
+        1.0,
         "Seconds a POST may spend delivering inline before the worker takes over",
     ),
     Setting(

@@ -4,7 +4,7 @@
 |---|---|---|
 | GUNICORN_BIND | `0.0.0.0:$PORT` if PORT is set, else `127.0.0.1:8000` | listen addresses, comma-separated |
 | WEB_CONCURRENCY / GUNICORN_WORKERS | 2 x CPUs + 1, at most 8 | worker processes |
-| GUNICORN_THREADS | 4 | threads per worker (gthread) |
+| GUNICORN_THREADS | 16 | threads per worker (gthread) |
 | GUNICORN_TIMEOUT | 30 | seconds a request may take before its worker is replaced |
 | GUNICORN_GRACEFUL_TIMEOUT | 30 | seconds to finish running requests on SIGTERM |
 | GUNICORN_KEEPALIVE | 5 | seconds to keep an idle proxy connection open |
@@ -79,7 +79,10 @@ bind = [
 ]
 workers = _env_int("WEB_CONCURRENCY", _env_int("GUNICORN_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8)))
 worker_class = "gthread"
-threads = _env_int("GUNICORN_THREADS", 4)
+# A POST mostly waits (journal commit, Marketing Cloud for up to INLINE_DELIVERY_BUDGET): idle threads are
+# cheap, and with fewer threads than open connections requests queue behind a slow POST in one worker
+# while other workers have nothing to do.
+threads = _env_int("GUNICORN_THREADS", 16)
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)

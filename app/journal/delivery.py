@@ -31,6 +31,9 @@ ONE_CLICK_REASON = "One-click unsubscribe (RFC 8058)"
 NO_REASON = "Profile Center: No reason given"
 MAX_REASON_CHARS = 250  # Marketing Cloud's reports show a short line; a long free text is cut
 MAX_ERROR_CHARS = 500
+#: Inline attempts running at once per process: at least gunicorn's threads, so a POST's attempt starts
+#: at once (threads are started on demand). An attempt not started within the budget is left to the worker.
+INLINE_POOL_SIZE = 32
 
 # Characters XML 1.0 cannot carry; a pasted free text must never make the whole batch unbuildable.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -52,7 +55,7 @@ class DeliverySettings:
     lease_seconds: float = 120.0
     backoff_base_seconds: float = 10.0
     backoff_max_seconds: float = 3600.0
-    inline_budget_seconds: float = 1.5
+    inline_budget_seconds: float = 1.0
     sfmc_timeout_seconds: float = 5.0
     poll_seconds: float = 2.0
     all_subscribers_list_id: str | None = None
@@ -276,7 +279,9 @@ class Delivery:
     def _inline_pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None or self._pool_pid != os.getpid():
-                self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="inline-delivery")
+                self._pool = ThreadPoolExecutor(
+                    max_workers=INLINE_POOL_SIZE, thread_name_prefix="inline-delivery"
+                )
                 self._pool_pid = os.getpid()
             return self._pool
 

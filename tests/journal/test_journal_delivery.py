@@ -29,6 +29,7 @@ from journal_helpers import (
 )
 
 from app.journal import deliver_inline, get_delivery, get_journal, record_and_deliver
+from app.journal import delivery as delivery_module
 from app.journal.delivery import Delivery, DeliverySettings, reason_text, to_event
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
 from app.journal.store import utcnow
@@ -207,12 +208,13 @@ def test_record_and_deliver_with_slow_marketing_cloud_answers_within_budget_and_
 
 
 def test_an_inline_attempt_that_never_started_leaves_its_entry_to_the_worker_at_once(
-    make_app: Callable[..., Flask], emulator: Any
+    make_app: Callable[..., Flask], emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(delivery_module, "INLINE_POOL_SIZE", 2)  # a small pool, quick to fill
     app = make_app(INLINE_DELIVERY_BUDGET="0.2", SFMC_TIMEOUT="6")
-    busy = PARENT_ACTIVE[:8]  # as many slow attempts as the inline pool has threads
+    busy = PARENT_ACTIVE[:2]  # as many slow attempts as the inline pool has threads
     with app.app_context():
-        emulator.faults(latency_ms=3000)  # longer than the 8 budgets of 0.2 s below
+        emulator.faults(latency_ms=2000)  # longer than the budgets of 0.2 s below
         for key in busy:
             assert record_and_deliver(request_for(key, PRODUCT_NEWS)).state is State.PENDING
         queued = record_and_deliver(request_for("demo-012", NEWSLETTER))
