@@ -28,13 +28,16 @@ def init_app(app: Flask) -> None:
     """Add the headers in an ``after_request`` hook; HSTS only on HTTPS and only when ``SECURE_HSTS``."""
     send_hsts = app.config["SECURE_HSTS"]
 
+    static_headers = [(name.lower(), name, value) for name, value in STATIC_HEADERS.items()]
+
     @app.after_request
     def _security_headers(response):
-        for name, value in STATIC_HEADERS.items():
-            response.headers.setdefault(name, value)
+        # One pass over the response's headers instead of one per header (a view may have set some).
+        present = {name.lower() for name in response.headers.keys()}
+        response.headers.extend([(name, value) for key, name, value in static_headers if key not in present])
         if send_hsts and request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         # Pages show who is unsubscribing: no shared cache may keep them. Static files keep their caching.
-        if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        if request.endpoint != "static" and "cache-control" not in present:
             response.headers["Cache-Control"] = "no-store"
         return response

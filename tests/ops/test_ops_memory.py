@@ -1,0 +1,72 @@
+"""The app caps glibc's malloc arenas (a worker's many threads would otherwise each keep their own)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from ops_helpers import ROOT
+
+from app.ops import memory
+
+# Counts the arenas glibc reports after 16 threads have each allocated memory outside Python's allocator.
+_PROBE = textwrap.dedent(
+    """
+    import ctypes, re, sys, tempfile, threading
+    from app.ops.memory import limit_malloc_arenas
+    if sys.argv[1] == "capped":
+        assert limit_malloc_arenas()
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = (ctypes.c_size_t,)
+    libc.fopen.restype = ctypes.c_void_p
+    libc.malloc_info.argtypes = (ctypes.c_int, ctypes.c_void_p)
+    libc.fclose.argtypes = (ctypes.c_void_p,)
+    start = threading.Barrier(16)
+    kept = []
+
+    def allocate():
+        start.wait()
+        kept.extend(libc.malloc(4000) for _ in range(50))
+
+    threads = [threading.Thread(target=allocate) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with tempfile.NamedTemporaryFile(suffix=".xml") as report:
+        stream = libc.fopen(report.name.encode(), b"w")
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        print(len(re.findall(r'<heap nr="', open(report.name).read())))
+    """
+)
+
+
+def _arenas(mode: str) -> int:
+    env = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas exist on Linux only")
+def test_threads_share_at_most_two_malloc_arenas_once_capped() -> None:
+    assert _arenas("uncapped") > memory.DEFAULT_ARENAS  # what a many-threaded worker gets by default
+    assert _arenas("capped") <= memory.DEFAULT_ARENAS
+
+
+def test_an_operators_malloc_arena_max_is_left_to_glibc() -> None:
+    assert memory.limit_malloc_arenas({"MALLOC_ARENA_MAX": "4"}) is False
+
+
+def test_the_app_applies_the_cap(make_app, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(memory, "limit_malloc_arenas", lambda: calls.append(True) or True)
+    make_app()
+    assert calls == [True]
