@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
         # One pass over the response's headers instead of one per header (a view may have set some).
-        present = {name.lower() for name in response.headers.keys()}
+        present = {name.lower() for name, _value in response.headers}
         response.headers.extend([(name, value) for key, name, value in static_headers if key not in present])
         if send_hsts and request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
