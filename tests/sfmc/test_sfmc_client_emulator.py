@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -435,6 +435,96 @@ def test_oversize_answer_is_refused(emulator: EmulatorServer, path: str) -> None
         with pytest.raises(SfmcProtocolError, match="cap"):
             sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
         sfmc.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Drip(http.server.BaseHTTPRequestHandler):
+    """Answers one byte every 0.1 s: each read is well within the timeout, the whole answer never is."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
+        body = b"<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'>" + b" " * 40
+        if self.path.endswith("headers"):  # the status line at once, then the headers drip
+            slow = head + b"X-Slow: " + b"a" * 80 + b"\r\nContent-Length: 0\r\n\r\n"
+            fast = b""
+        elif self.path.endswith("close"):  # no length: the body ends when the connection does
+            fast, slow = head + b"Connection: close\r\n\r\n", body
+        else:
+            fast, slow = head + f"Content-Length: {len(body)}\r\n\r\n".encode(), body
+        try:
+            self.wfile.write(fast)
+            for index in range(len(slow)):
+                self.wfile.write(slow[index : index + 1])
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client gave up: what we want
+        self.close_connection = True
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("path", ["/Service.asmx", "/Service.asmx?headers", "/Service.asmx?close"])
+def test_a_dripping_answer_is_cut_off_at_the_calls_deadline(emulator: EmulatorServer, path: str) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}{path}"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url, SFMC_TIMEOUT=0.5))
+        sfmc.tokens.current()  # the token from the emulator first: only the SOAP call is timed
+        started = time.monotonic()
+        with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 1 s") as caught:
+            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+        elapsed = time.monotonic() - started
+        assert caught.value.maybe_sent is True  # the request went out: the journal decides about a retry
+        assert elapsed < 2.0, f"held {elapsed:.1f} s; the drip alone lasts over 5 s"
+        # The client still works afterwards (the cut connection is not reused).
+        sfmc.soap_url = emulator.soap_url
+        assert sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="nobody")]).outcomes
+        sfmc.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that records what it was asked to fetch and answers 502."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _Proxy.seen.append(self.path)
+        self.send_response(502)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_proxy_settings_from_the_environment_are_honoured(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # the emulator's token endpoint: direct
+    _Proxy.seen.clear()
+    try:
+        url = "http://sfmc-soap.invalid/Service.asmx"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url))
+        with pytest.raises(SfmcTransientError):
+            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+        sfmc.close()
+        assert _Proxy.seen == [url]  # the SOAP call went through the proxy, the token request did not
     finally:
         server.shutdown()
         server.server_close()
