@@ -93,7 +93,9 @@ class SfmcMetricsObserver:
 
 def sfmc_observer(app: Flask) -> SfmcMetricsObserver:
     """The app's observer, attached to its Marketing Cloud client if that has none yet."""
-    observer = app.extensions.setdefault("ops_sfmc_observer", SfmcMetricsObserver())
+    observer = app.extensions.get("ops_sfmc_observer")
+    if observer is None:
+        observer = app.extensions.setdefault("ops_sfmc_observer", SfmcMetricsObserver())
     client = app.extensions.get("sfmc_client")
     if client is not None and getattr(client, "observer", None) is None:
         client.observer = observer
@@ -189,12 +191,23 @@ def init_app(app: Flask) -> None:
     def _attach_sfmc_observer() -> None:
         sfmc_observer(app)
 
+    # The labelled children, looked up once per (route, method, status) rather than on every request.
+    counters: dict[tuple[str, str, int], Any] = {}
+    latencies: dict[str, Any] = {}
+
     @app.after_request
     def _count_request(response):
         route = route_name()
         method = request.method if request.method in KNOWN_METHODS else "other"
-        HTTP_REQUESTS.labels(route=route, method=method, status=str(response.status_code)).inc()
+        key = (route, method, response.status_code)
+        counter = counters.get(key)
+        if counter is None:
+            counter = counters[key] = HTTP_REQUESTS.labels(route=route, method=method, status=str(key[2]))
+        counter.inc()
         started = g.get("request_started")
         if started is not None:
-            HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
+            latency = latencies.get(route)
+            if latency is None:
+                latency = latencies[route] = HTTP_LATENCY.labels(route=route)
+            latency.observe(time.perf_counter() - started)
         return response

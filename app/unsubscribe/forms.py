@@ -97,6 +97,11 @@ class UnsubscribeForm(Form):
         return form
 
     @property
+    def offers_other_text(self) -> bool:
+        """True when "another reason" is one of the choices (the free-text box goes with it)."""
+        return any(value == OTHER for value, _label in self.reason.choices)
+
+    @property
     def chosen_scope(self) -> Scope:
         return Scope(self.scope.data)
 
@@ -105,7 +110,7 @@ class UnsubscribeForm(Form):
         """The chosen reason; free text without a chosen reason counts as "another reason"."""
         if self.reason.data:
             return self.reason.data
-        if self.other_text.data and OTHER in {value for value, _label in self.reason.choices}:
+        if self.other_text.data and self.offers_other_text:
             return OTHER
         return None
 
