@@ -7,11 +7,13 @@ they extend our ``base.html``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask_babel import Babel, get_locale, get_translations
 from jinja2 import ChoiceLoader, FileSystemLoader, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from .branding import brand_context
 from .dates import long_date
@@ -57,19 +59,25 @@ def init_app(app: Flask) -> None:
 
 
 @pass_context
-def _template_gettext(context: Context, string: str) -> str:
-    """``_()`` in templates: the page's translations from the context (Flask-Babel's lookup otherwise)."""
-    translations = context.get(TRANSLATIONS_KEY) or get_translations()
-    return translations.ugettext(string)
+def _template_gettext(__context: Context, __string: str, **variables: Any) -> str:
+    """``_()`` and ``gettext()`` in templates, with the page's translations from the context (Flask-Babel's
+    lookup otherwise). The same contract as Jinja's "newstyle" gettext, which it replaces (escaping under
+    autoescape, ``%`` formatting with the keyword arguments, always), without its two extra call layers."""
+    translations = __context.get(TRANSLATIONS_KEY) or get_translations()
+    rv = translations.ugettext(__string)
+    if __context.eval_ctx.autoescape:
+        rv = Markup(rv)  # noqa: S704 - our own catalog's text, marked safe exactly as Jinja's gettext does
+    return rv % variables
 
 
 def _install_template_gettext(app: Flask) -> None:
     """Replace Flask-Babel's template ``gettext`` (which finds the request's locale and catalog again for
     every string) with one that reads the page's catalog once; ``ngettext`` and friends stay Flask-Babel's."""
     app.jinja_env.install_gettext_callables(
-        gettext=_template_gettext,
+        gettext=lambda s: get_translations().ugettext(s),
         ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
         newstyle=True,
         pgettext=lambda c, s: get_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)

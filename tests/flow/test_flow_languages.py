@@ -161,3 +161,22 @@ def test_page_reason_labels_are_the_journals_english_labels(app: Flask) -> None:
         assert {code: str(label) for code, label in REASON_LABELS.items()} == ENGLISH_REASONS
     with app.test_request_context("/"), force_locale("de"):
         assert str(REASON_LABELS["too_many"]) == "Zu viele E-Mails"
+
+
+def test_template_gettext_translates_escapes_and_formats_like_jinjas_own(app: Flask) -> None:
+    """``_()``, ``gettext()`` and ``{% trans %}`` in a marketer's template: translated, variables escaped."""
+    from flask import render_template_string
+    from flask_babel import gettext
+
+    source = (
+        '{{ _("Unsubscribe") }}|{{ gettext("Unsubscribe") }}|{% trans %}Unsubscribe{% endtrans %}|'
+        '{{ _("Email preferences for %(brand)s", brand="<b>&") }}|{% trans brand="<i>" %}'
+        "Email preferences for {{ brand }}{% endtrans %}"
+    )
+    with app.test_request_context("/?lang=de"):
+        rendered = render_template_string(source).split("|")
+        german = gettext("Email preferences for %(brand)s", brand="BRAND")
+    assert rendered[:3] == [HEADINGS["de"]] * 3
+    assert rendered[3] == german.replace("BRAND", "&lt;b&gt;&amp;")
+    assert rendered[4] == german.replace("BRAND", "&lt;i&gt;")
+    assert german != "Email preferences for BRAND"
