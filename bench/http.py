@@ -243,8 +243,11 @@ def server_durations_ms(log_path: Path, skip_lines: int, route: str) -> list[flo
 
 def worker_rss_kib(master: subprocess.Popen) -> float:
     """Mean VmRSS of the gunicorn workers of ``master`` (KiB)."""
-    pids = common.gunicorn_workers(master)
-    sizes = [common.rss_kib(pid) for pid in pids]
+    sizes = []
+    for pid in common.gunicorn_workers(master):
+        # A worker ending right now (recycled after max_requests) is a zombie without VmRSS: skip it.
+        with contextlib.suppress(RuntimeError, OSError):
+            sizes.append(common.rss_kib(pid))
     return sum(sizes) / len(sizes)
 
 
