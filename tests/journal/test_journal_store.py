@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -378,4 +379,34 @@ def test_a_writer_killed_mid_transaction_does_not_stall_the_sqlite_journal(tmp_p
     finally:
         child.kill()
         child.wait()
+        journal.close()
+
+
+def test_workers_opening_a_new_sqlite_journal_together_all_start(tmp_path: Path) -> None:
+    """gunicorn starts its workers at once; each opens (and the first creates) the journal file."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    script = (
+        "import sys, time\n"
+        "from app.journal.store import open_journal\n"
+        "from app.journal.models import UnsubscribeRequest\n"
+        "time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # all at the same moment\n"
+        "j = open_journal(sys.argv[1], sys.argv[2])\n"
+        "j.record(UnsubscribeRequest(subscriber_key=f'start-{sys.argv[4]}', job_id='1', mid='1'))\n"
+    )
+    start_at = str(time.time() + 1.5)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url, str(tmp_path), start_at, str(n)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(6)
+    ]
+    errors = [child.communicate(timeout=60)[1] for child in children]
+    assert [child.returncode for child in children] == [0] * 6, errors
+    journal = open_journal(url, tmp_path)
+    try:
+        assert journal.counts_by_state()["pending"] == 6
+    finally:
         journal.close()
