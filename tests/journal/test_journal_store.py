@@ -55,6 +55,7 @@ def test_sqlite_file_uses_wal_and_full_sync(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -256  # KiB: one per thread, kept small
     finally:
         journal.close()
 
