@@ -277,12 +277,21 @@ class _DeadlineHTTPSPool(HTTPSConnectionPool):
         return connection
 
 
+_DEADLINE_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
 class _DeadlineAdapter(HTTPAdapter):
     """``HTTPAdapter`` whose pools tell the running call which connection it got."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools are urllib3's own classes: left as they are
+            manager.pool_classes_by_scheme = _DEADLINE_POOLS
+        return manager
 
 
 class _Watchdog:

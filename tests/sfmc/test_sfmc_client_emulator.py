@@ -494,6 +494,28 @@ def test_a_dripping_answer_is_cut_off_at_the_calls_deadline(emulator: EmulatorSe
         server.server_close()
 
 
+def test_the_calls_deadline_holds_through_an_http_proxy_too(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)  # the "proxy" drips the headers
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    try:
+        url = "http://sfmc-soap.invalid/Service.asmx?headers"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url, SFMC_TIMEOUT=0.5))
+        sfmc.tokens.current()
+        started = time.monotonic()
+        with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 1 s"):
+            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+        assert time.monotonic() - started < 2.0
+        sfmc.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class _Proxy(http.server.BaseHTTPRequestHandler):
     """A forward proxy that records what it was asked to fetch and answers 502."""
 
