@@ -876,7 +876,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"parser + transport crashes        {len(parser_tally.crashes)}")
     print(
         f"a server dripping 1 byte / 0.5 s  held one call {drip_seconds:.0f} s with SFMC_TIMEOUT 2 s "
-        "(finding, not a failure: no total deadline per call)"
+        "(the client's total deadline per call is 2 x SFMC_TIMEOUT)"
     )
     print(f"app requests tried                {app_tally.cases}")
     print(f"app statuses                      {dict(sorted(app_tally.outcomes.items()))}")
@@ -884,7 +884,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ERROR log records (not failures)  {dict(app_tally.logged_errors.most_common(5))}")
     print(f"app server errors (5xx/crash)     {len(app_tally.crashes)}")
     print(f"total time                        {time.monotonic() - started:.0f} s")
-    failed = parser_tally.crashes or app_tally.crashes or safe_events
+    drip_held_too_long = drip_seconds > 2 * 2 + 1  # the deadline plus a second of slack
+    failed = parser_tally.crashes or app_tally.crashes or safe_events or drip_held_too_long
     return 1 if failed else 0
 
 

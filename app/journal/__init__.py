@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .delivery import Delivery, DeliverySettings
+from .delivery import CALLS_PER_ATTEMPT, Delivery, DeliverySettings
 from .models import JournalEntry, UnsubscribeRequest
 from .store import Journal, JournalError, JournalUnavailableError, open_journal
 
@@ -35,10 +35,10 @@ def init_app(app: Flask) -> None:
 
     journal = open_journal(app.config.get("DATABASE_URL"), app.instance_path)
     settings = DeliverySettings.from_config(app.config)
-    if settings.lease_seconds < 3 * settings.sfmc_timeout_seconds:
+    if settings.lease_seconds < CALLS_PER_ATTEMPT * 2 * settings.sfmc_timeout_seconds:
         # A claim that ends while its call is still running lets a second worker send the same batch.
         logger.warning(
-            "DELIVERY_LEASE_SECONDS is shorter than 3 x SFMC_TIMEOUT: slow calls may be sent twice",
+            "DELIVERY_LEASE_SECONDS is shorter than 8 x SFMC_TIMEOUT: slow calls may be sent twice",
             extra={"lease_seconds": settings.lease_seconds, "sfmc_timeout": settings.sfmc_timeout_seconds},
         )
     app.extensions["journal"] = journal

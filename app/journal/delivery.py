@@ -45,6 +45,10 @@ _OUTCOME_STATES = {
 }
 
 
+#: HTTP calls one delivery attempt may make: token, Execute, token refresh, Execute again.
+CALLS_PER_ATTEMPT = 4
+
+
 @dataclass(frozen=True)
 class DeliverySettings:
     """The delivery knobs, from the app's settings (see docs/journal.md, "Tuning")."""
@@ -77,9 +81,10 @@ class DeliverySettings:
 
     @property
     def inline_lease_seconds(self) -> float:
-        """An inline attempt may outlive the page's budget: one token fetch, the call and one retry after a
-        token refresh, each bounded by the client's timeout. The worker leaves it alone meanwhile."""
-        return max(self.lease_seconds, 3 * self.sfmc_timeout_seconds + 5)
+        """An inline attempt may outlive the page's budget: a token fetch, the call, a token refresh and one
+        retry, each bounded by the client's total deadline of 2 x SFMC_TIMEOUT. The worker leaves it alone
+        meanwhile."""
+        return max(self.lease_seconds, CALLS_PER_ATTEMPT * 2 * self.sfmc_timeout_seconds + 5)
 
 
 @dataclass

@@ -145,19 +145,16 @@ def _one_click(claims: LinkClaims) -> Response:
 
 
 def _journal_and_deliver(unsubscribe_request: UnsubscribeRequest) -> JournalEntry:
-    """Commit the request to the journal, then try one inline delivery.
+    """Commit the request to the journal (with the inline attempt's claim, in one commit), then try one
+    inline delivery within ``INLINE_DELIVERY_BUDGET``.
 
-    Once ``record`` returns, the request cannot be lost: if the inline attempt itself breaks, the worker
-    delivers the pending entry later and the person is told it is being processed.
+    Once the commit is done the request cannot be lost: if the inline attempt breaks or runs out of time,
+    the worker delivers the pending entry later and the person is told it is being processed. A journal that
+    cannot be written raises, so the person gets an error page instead of a false confirmation.
     """
-    from app.journal import deliver_inline, get_journal
+    from app.journal import record_and_deliver
 
-    entry = get_journal().record(unsubscribe_request)
-    try:
-        return deliver_inline(entry.id)
-    except Exception:
-        logger.exception("inline delivery of journal entry %s failed; the worker will retry", entry.id)
-        return entry
+    return record_and_deliver(unsubscribe_request)
 
 
 def _request_for(
