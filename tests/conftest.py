@@ -187,3 +187,13 @@ def base_test_config(emulator: EmulatorServer, tmp_path: Path, **overrides: Any)
     }
     config.update(overrides)
     return config
+
+
+def close_app(app: Any) -> None:
+    """End what an app built in a test holds: the inline-delivery threads, journal connections and the
+    Marketing Cloud client's HTTP pool, so tests leave no threads or connections behind."""
+    app.extensions["journal_delivery"].shutdown()
+    app.extensions["journal"].close()
+    client = app.extensions.get("sfmc_client")
+    if client is not None:
+        client.close()

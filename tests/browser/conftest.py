@@ -16,7 +16,7 @@ from flask import Flask
 from selenium import webdriver
 
 from app import create_app
-from tests.conftest import base_test_config
+from tests.conftest import base_test_config, close_app
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -57,8 +57,4 @@ def served_app(emulator: Any, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
         with live_server(app) as base_url:
             yield app, base_url
     finally:
-        app.extensions["journal_delivery"].shutdown()
-        app.extensions["journal"].close()
-        client = app.extensions.get("sfmc_client")
-        if client is not None:
-            client.close()
+        close_app(app)

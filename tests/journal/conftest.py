@@ -16,6 +16,7 @@ from flask import Flask
 from journal_helpers import app_config
 
 from app import create_app
+from tests.conftest import close_app
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -38,11 +39,7 @@ def make_app(emulator: Any, database_url: str) -> Iterator[Callable[..., Flask]]
 
     yield build
     for app in apps:
-        app.extensions["journal_delivery"].shutdown()
-        app.extensions["journal"].close()
-        client = app.extensions.get("sfmc_client")
-        if client is not None:
-            client.close()
+        close_app(app)
 
 
 @pytest.fixture

@@ -56,7 +56,9 @@ def test_worker_killed_mid_batch_loses_nothing(
     app = make_app()
     journal = app.extensions["journal"]
     entries = [journal.record(request_for(key, NEWSLETTER)) for key in PARENT_ACTIVE]
-    emulator.faults(latency_ms=400)
+    # Each call stays on the wire 1.5 s, so the kill below lands inside a call even on a loaded machine
+    # (with 0.4 s it sometimes landed between two batches, leaving nothing in flight to test).
+    emulator.faults(latency_ms=1500)
     env = worker_env(emulator, database_url, DELIVERY_BATCH_SIZE="5", DELIVERY_LEASE_SECONDS="1")
     worker = start_worker(env, "deliver", "--forever")
     try:

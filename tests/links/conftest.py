@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from link_helpers import NEW_KEY, OLD_KEY
 
 from app import create_app
-from tests.conftest import base_test_config
+from tests.conftest import base_test_config, close_app
 
 
 @pytest.fixture
@@ -28,11 +28,7 @@ def make_app(emulator: Any, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
 
     yield build
     for app in apps:
-        app.extensions["journal_delivery"].shutdown()
-        app.extensions["journal"].close()
-        client = app.extensions.get("sfmc_client")
-        if client is not None:
-            client.close()
+        close_app(app)
 
 
 @pytest.fixture
