@@ -241,35 +241,8 @@ class Journal:
 
     def record(self, request: UnsubscribeRequest, *, now: datetime | None = None) -> JournalEntry:
         """Journal ``request`` durably (committed when this returns); the pending twin if one exists."""
-        now = now or utcnow()
-        key = dedupe_key(request)
-        values = [getattr(request, column) for column in _REQUEST_COLUMNS]
-        values = [str(value) if isinstance(value, Scope | Source) else value for value in values]
-        columns = ", ".join((*_REQUEST_COLUMNS, "dedupe_key", "created_at", "updated_at", "next_attempt_at"))
-        marks = ", ".join("?" * (len(_REQUEST_COLUMNS) + 4))
-        reconnected = False
-        for _ in range(3):
-            try:
-                with self._transaction() as cur:
-                    row = cur.execute(
-                        f"INSERT INTO journal_entries ({columns}) VALUES ({marks}) "  # noqa: S608 - our columns
-                        "ON CONFLICT (dedupe_key) WHERE state = 'pending' DO NOTHING RETURNING *",
-                        (*values, key, self._to_db(now), self._to_db(now), self._to_db(now)),
-                    ).fetchone()
-                    if row is None:
-                        row = cur.execute(
-                            "SELECT * FROM journal_entries WHERE dedupe_key = ? AND state = 'pending'", (key,)
-                        ).fetchone()
-                    if row is not None:
-                        return self._entry(row)
-                # The pending twin finished between our insert and our read: insert again.
-            except JournalUnavailableError:
-                # The connection died while idle (the database restarted): one more try on a new one. Safe
-                # even if the commit did happen: the retry finds that entry as the pending twin.
-                if reconnected:
-                    raise
-                reconnected = True
-        raise JournalError("could not record the request: its pending twin kept changing")
+        entry, _ = self._insert_pending(request, now or utcnow(), claim=None)
+        return entry
 
     def record_claimed(
         self,
@@ -284,24 +257,33 @@ class Journal:
         (a worker or another inline attempt is delivering it right now)."""
         now = now or utcnow()
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
-        until = now + timedelta(seconds=lease_seconds)
+        return self._insert_pending(request, now, claim=(token, now + timedelta(seconds=lease_seconds)))
+
+    def _insert_pending(
+        self, request: UnsubscribeRequest, now: datetime, *, claim: tuple[str, datetime] | None
+    ) -> tuple[JournalEntry, Claim | None]:
+        """Insert ``request`` as a pending entry, or find its pending twin (idempotency); with ``claim``
+        (token, lease end) the entry is also held for that claim, all in one transaction."""
         key = dedupe_key(request)
         values = [getattr(request, column) for column in _REQUEST_COLUMNS]
         values = [str(value) if isinstance(value, Scope | Source) else value for value in values]
-        columns = ", ".join(
-            (
-                *_REQUEST_COLUMNS,
-                "dedupe_key",
-                "created_at",
-                "updated_at",
-                "next_attempt_at",
-                "claimed_by",
-                "claimed_until",
-                "attempts",
-            )
-        )
-        marks = ", ".join("?" * (len(_REQUEST_COLUMNS) + 7))
         stamps = (self._to_db(now), self._to_db(now), self._to_db(now))
+        claim_columns: tuple[str, ...] = ()
+        claim_values: tuple[Any, ...] = ()
+        if claim is not None:
+            claim_columns = ("claimed_by", "claimed_until", "attempts")
+            claim_values = (claim[0], self._to_db(claim[1]), 1)
+        columns = ", ".join(
+            (*_REQUEST_COLUMNS, "dedupe_key", "created_at", "updated_at", "next_attempt_at", *claim_columns)
+        )
+        marks = ", ".join("?" * (len(_REQUEST_COLUMNS) + 4 + len(claim_columns)))
+
+        def held(row: Any) -> tuple[JournalEntry, Claim | None]:
+            entry = self._entry(row)
+            if claim is None:
+                return entry, None
+            return entry, Claim(token=claim[0], until=claim[1], entries=[entry])
+
         reconnected = False
         for _ in range(3):
             try:
@@ -309,29 +291,29 @@ class Journal:
                     row = cur.execute(
                         f"INSERT INTO journal_entries ({columns}) VALUES ({marks}) "  # noqa: S608 - our columns
                         "ON CONFLICT (dedupe_key) WHERE state = 'pending' DO NOTHING RETURNING *",
-                        (*values, key, *stamps, token, self._to_db(until), 1),
+                        (*values, key, *stamps, *claim_values),
                     ).fetchone()
                     if row is not None:
-                        entry = self._entry(row)
-                        return entry, Claim(token=token, until=until, entries=[entry])
+                        return held(row)
                     twin = cur.execute(
                         "SELECT * FROM journal_entries WHERE dedupe_key = ? AND state = 'pending'", (key,)
                     ).fetchone()
+                    if twin is not None and claim is None:
+                        return self._entry(twin), None
                     if twin is not None:
                         row = cur.execute(
                             "UPDATE journal_entries SET claimed_by = ?, claimed_until = ?, "  # noqa: S608
                             "attempts = attempts + 1, updated_at = ? "
                             f"WHERE id = ? AND {_CLAIMABLE} RETURNING *",
-                            (token, self._to_db(until), self._to_db(now), twin["id"], self._to_db(now)),
+                            (claim[0], self._to_db(claim[1]), stamps[0], twin["id"], stamps[0]),
                         ).fetchone()
-                        if row is None:
-                            return self._entry(twin), None
-                        entry = self._entry(row)
-                        return entry, Claim(token=token, until=until, entries=[entry])
+                        # Held by another attempt right now: the twin, unclaimed by us.
+                        return (self._entry(twin), None) if row is None else held(row)
                 # The pending twin finished between our insert and our read: insert again.
             except JournalUnavailableError:
-                # As in ``record``: one more try on a new connection; a committed first try is found as
-                # the pending twin (and claimed again: a held claim of ours ends with its lease).
+                # The connection died while idle (the database restarted): one more try on a new one. Safe
+                # even if the commit did happen: the retry finds that entry as the pending twin (and, with a
+                # claim, claims it again: a held claim of ours ends with its lease).
                 if reconnected:
                     raise
                 reconnected = True
