@@ -56,14 +56,17 @@ def test_worker_killed_mid_batch_loses_nothing(
     app = make_app()
     journal = app.extensions["journal"]
     entries = [journal.record(request_for(key, NEWSLETTER)) for key in PARENT_ACTIVE]
-    # Each call stays on the wire 1.5 s, so the kill below lands inside a call even on a loaded machine
-    # (with 0.4 s it sometimes landed between two batches, leaving nothing in flight to test).
+    # Each call stays on the wire 1.5 s, so the kill below lands inside a call even on a loaded machine.
     emulator.faults(latency_ms=1500)
     env = worker_env(emulator, database_url, DELIVERY_BATCH_SIZE="5", DELIVERY_LEASE_SECONDS="1")
     worker = start_worker(env, "deliver", "--forever")
     try:
-        wait_until(lambda: emulator.events(), timeout=20)  # the first batch went through
-        held = wait_until(lambda: in_flight(journal), timeout=10)  # the next one is on the wire
+        # Wait until the first batch is settled and the next one is on the wire: claims seen before the
+        # first batch settles may be gone an instant later, and a kill then hits nothing in flight.
+        def next_batch_in_flight() -> list[Any]:
+            return in_flight(journal) if journal.counts_by_state()["delivered"] >= 5 else []
+
+        held = wait_until(next_batch_in_flight, timeout=30)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
