@@ -18,6 +18,7 @@ from markupsafe import Markup
 from .branding import brand_context
 from .dates import long_date
 from .i18n import default_locale, match_locale, select_locale
+from .page_cache import PAGE_CACHE_KEY, PageCache
 from .reasons import configured_reasons
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
         loaders.insert(0, FileSystemLoader(app.config["TEMPLATE_DIR"]))
     app.jinja_loader = ChoiceLoader(loaders)
 
+    app.extensions[PAGE_CACHE_KEY] = PageCache()
     app.extensions["unsubscribe_reasons"] = configured_reasons(tuple(app.config["UNSUB_REASONS"]))
     brand = brand_context(app.config)
 

@@ -7,11 +7,13 @@ Views stay thin: verify the link, read the form, call the journal, render. GET n
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import gettext, refresh
 
 from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
@@ -21,6 +23,7 @@ from ..privacy import masked_address
 from .branding import brand_stylesheet
 from .forms import UnsubscribeForm
 from .i18n import select_locale
+from .page_cache import PAGE_CACHE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +87,8 @@ def show() -> tuple[str, int] | str:
     claims = _claims_or_none(token)
     if claims is None:
         return _invalid_link()
-    form = UnsubscribeForm.for_link(None, claims.has_job_context, _reasons())
     g.outcome = "form_shown"
-    return _render_form(token, claims, form)
+    return _fresh_form_page(token, claims)
 
 
 @bp.post("/unsubscribe")
@@ -207,16 +209,39 @@ def _action_url(token: str) -> str:
     params = {"t": token}
     if request.args.get("lang"):
         params["lang"] = request.args["lang"]
-    return url_for("unsubscribe.submit", **params)
+    # The form and its POST share one URL (the link's path), so no URL building is needed per page.
+    return f"{request.script_root}{request.path}?{urlencode(params)}"
+
+
+def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
+    """What the form page shows of this person and link: everything else is the same for everybody."""
+    return {
+        "masked_email": masked_address(claims.email) or masked_address(claims.subscriber_key),
+        "list_id": claims.list_id,
+        "action": _action_url(token),
+    }
 
 
 def _render_form(token: str, claims: LinkClaims, form: UnsubscribeForm) -> str:
-    shown_email = masked_address(claims.email) or masked_address(claims.subscriber_key)
     return render_template(
         "unsubscribe/form.html",
         form=form,
-        masked_email=shown_email,
-        list_id=claims.list_id,
         has_job_context=claims.has_job_context,
-        action=_action_url(token),
+        **_person_values(token, claims),
     )
+
+
+def _fresh_form_page(token: str, claims: LinkClaims) -> str:
+    """The form as a GET shows it, from the page cache (see page_cache.py) unless templates auto-reload."""
+
+    def render(values: Mapping[str, object]) -> str:
+        form = UnsubscribeForm.for_link(None, claims.has_job_context, _reasons())
+        return render_template(
+            "unsubscribe/form.html", form=form, has_job_context=claims.has_job_context, **values
+        )
+
+    values = _person_values(token, claims)
+    if current_app.jinja_env.auto_reload:
+        return render(values)
+    shape = ("unsubscribe/form.html", select_locale(), claims.has_job_context, request.script_root)
+    return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)

@@ -1,0 +1,98 @@
+"""The landing page comes from a cache of rendered pages (app/unsubscribe/page_cache.py): every person must
+still see exactly the page a full render gives them, with their own address and link, not anybody else's."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flow_helpers import NEWSLETTER, link
+
+from app.unsubscribe.page_cache import CONFIRMATIONS, PAGE_CACHE_KEY
+
+#: People and links of every shape the form has: address or not, list or job only, no job context,
+#: addresses whose masked form needs HTML escaping, languages from the link and from ``?lang=``.
+LINKS = [
+    link(subscriber_key="demo-001", email="anna@example.com", **NEWSLETTER),
+    link(subscriber_key="demo-003", email="o'brien&co@example.com", **NEWSLETTER),
+    link(subscriber_key="<b>x</b>@example.org", list_id="17914", job_id="18099"),
+    link(subscriber_key="demo-005", job_id="18099"),
+    link(subscriber_key="demo-007", email="lena@example.de", locale="de", **NEWSLETTER),
+    link(subscriber_key="demo-009", email="zoe@example.fr"),
+    link(subscriber_key="demo-011", email="max@example.com", list_id="999"),
+]
+VARIANTS = ["", "&lang=fr", "&lang=es&x=<y>", "&lang=de%20%26%22"]
+
+
+def _pages(client: Any, rounds: int) -> list[tuple[str, str]]:
+    return [
+        (url + variant, client.get(url + variant).get_data(as_text=True))
+        for _ in range(rounds)
+        for url in LINKS
+        for variant in VARIANTS
+    ]
+
+
+def test_cached_pages_are_byte_for_byte_the_full_render(make_app: Any) -> None:
+    app = make_app()
+    cached = app.test_client()
+    full = make_app(TEMPLATES_AUTO_RELOAD=True).test_client()  # auto-reload: always rendered in full
+
+    rounds = CONFIRMATIONS + 3
+    for url, page in _pages(cached, rounds):
+        assert page == full.get(url).get_data(as_text=True), url
+    # The later rounds really came from skeletons, not from full renders.
+    assert (
+        app.extensions[PAGE_CACHE_KEY].trusted_shapes() >= len({(u, v) for u in LINKS for v in VARIANTS}) // 4
+    )
+
+
+def test_each_person_sees_their_own_address_and_link(make_app: Any) -> None:
+    client = make_app().test_client()
+    people = [(f"demo-{n:03d}", f"person{n}@example.com") for n in range(1, 40, 2)]
+    for _ in range(2):
+        for key, email in people:
+            url = link(subscriber_key=key, email=email, **NEWSLETTER)
+            page = client.get(url).get_data(as_text=True)
+            assert "p•••@example.com" in page
+            (action,) = re.findall(r'<form method="post" action="([^"]+)"', page)
+            assert action.replace("&amp;", "&") == url
+            others = [other for other, _ in people if other != key]
+            assert not any(url_of_other in page for url_of_other in others)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        # Changes with every request: only the confirmations against full renders can notice it.
+        '{% block head_extra %}<meta name="request" content="{{ g.request_id }}">{% endblock %}',
+        # The person's value transformed on its way to the page: the skeleton cannot hold a hole for it.
+        '{% block brand %}<p class="who-upper">{{ masked_email | upper }}</p>{% endblock %}',
+    ],
+)
+def test_a_template_that_prints_other_per_request_values_is_rendered_in_full(
+    make_app: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, block: str
+) -> None:
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "base.html").write_text('{% extends "layout.html" %}\n' + block + "\n", encoding="utf-8")
+    client = make_app(TEMPLATE_DIR=str(custom)).test_client()
+    caplog.set_level(logging.WARNING, logger="app.unsubscribe.page_cache")
+    requests = CONFIRMATIONS + 4
+    seen_ids = set()
+    for n in range(requests):
+        response = client.get(link(subscriber_key=f"demo-{n:03d}", email=f"x{n}@example.com", **NEWSLETTER))
+        page = response.get_data(as_text=True)
+        request_id = response.headers["X-Request-ID"]
+        if "g.request_id" in block:
+            assert f'<meta name="request" content="{request_id}">' in page
+        else:
+            assert '<p class="who-upper">X•••@EXAMPLE.COM</p>' in page
+        seen_ids.add(request_id)
+        assert f"x{n}@example.com" not in page
+    assert len(seen_ids) == requests
+    warnings = [record for record in caplog.records if "rendered in full every time" in record.getMessage()]
+    assert len(warnings) == 1
