@@ -96,8 +96,11 @@ def verify(token: str, keys: Iterable[str], now: float | None = None) -> LinkCla
     segments = token.split(".")
     if len(segments) != 3 or not all(_SEGMENT.fullmatch(segment) for segment in segments):
         raise TokenInvalid("not three base64url segments")
-    header = _json_object(_b64url_decode(segments[0]), "header")
-    if header != EXPECTED_HEADER:
+    # AMPscript's GetJWT writes exactly HEADER_SEGMENT; any other encoding of the same header is decoded.
+    if (
+        segments[0] != HEADER_SEGMENT
+        and _json_object(_b64url_decode(segments[0]), "header") != EXPECTED_HEADER
+    ):
         raise TokenInvalid("header is not exactly HS256/JWT")
     payload_bytes = _verified_payload(segments, keys)
     claims = _parse_claims(_json_object(payload_bytes, "payload"))

@@ -95,8 +95,20 @@ class _StdoutHandler(logging.StreamHandler):
         pass
 
 
+def skip_unused_record_fields() -> None:
+    """Stop the logging module from gathering what our JSON lines never print: the caller's file and line
+    (a stack walk per record), thread, process and multiprocessing names. These are the switches of the
+    "Optimization" section of Python's logging HOWTO; they change no line we write, and they make every
+    record (one per request at least) cheaper to create."""
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
 def configure_logging(level: str) -> None:
     """Send every log record (root logger) through our filters and JSON formatter to stdout, once."""
+    skip_unused_record_fields()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_profile_center", False):
@@ -161,6 +173,7 @@ if _GunicornLogger is not None:
 
         def setup(self, cfg: Any) -> None:
             super().setup(cfg)
+            skip_unused_record_fields()
             for log in (self.error_log, self.access_log):
                 for handler in log.handlers:
                     handler.setFormatter(JsonFormatter())
