@@ -116,7 +116,8 @@ def children(pid: int) -> list[int]:
 
 
 def cpu_snapshot(pids: Iterable[int]) -> dict[int, float]:
-    """User + system CPU seconds used so far by each of ``pids`` (from /proc/<pid>/stat)."""
+    """CPU seconds (user + system) used so far by each of ``pids`` *and by its children that ended and were
+    reaped* (from /proc/<pid>/stat): a gunicorn master's figure thus keeps the CPU of recycled workers."""
     ticks = os.sysconf("SC_CLK_TCK")
     seconds: dict[int, float] = {}
     for pid in pids:
@@ -124,14 +125,19 @@ def cpu_snapshot(pids: Iterable[int]) -> dict[int, float]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        seconds[pid] = sum(int(value) for value in fields[11:15]) / ticks  # utime stime cutime cstime
     return seconds
 
 
 def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds between two snapshots; a process started in between counts whole, one that exited
-    in between (a recycled gunicorn worker) is missed, so this errs low."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    """CPU seconds between two snapshots of a process tree (its root included).
+
+    A process started in between counts whole. One that ended in between (a recycled gunicorn worker)
+    reappears whole in its parent's reaped-children time, so what it had used before the first snapshot
+    is taken off again.
+    """
+    used = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    return used - sum(seconds for pid, seconds in before.items() if pid not in after)
 
 
 def rss_kib(pid: int) -> int:
