@@ -13,7 +13,8 @@ that storage is down the limiter falls back to per-process memory rather than re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial, wraps
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -98,18 +99,30 @@ def init_app(app: Flask) -> Limiter:
 
 
 def _skip_limiter_for_unlimited_methods(app: Flask, limiter: Limiter) -> None:
-    """Run Flask-Limiter's per-request check only for limited methods.
+    """Run Flask-Limiter's hooks (check, response headers, context reset) only for limited methods.
 
     Its ``request_filter`` already exempts GET and friends, but only after the limiter has identified the
-    endpoint and gathered its limits on every request; a landing page GET should not pay for that.
+    endpoint and gathered its limits on every request; a landing page GET should not pay for that, nor
+    for the response hook that finds nothing to add and the teardown that clears nothing.
     """
-    hooks = app.before_request_funcs.setdefault(None, [])
-    check = limiter._check_request_limit
-    for index, hook in enumerate(hooks):
-        if hook == check:
 
-            def _check_limited_methods() -> None:
-                if request.method in LIMITED_METHODS:
-                    check()
+    def of_limiter(hook: Any) -> bool:
+        owner = getattr(hook, "__self__", None)
+        return owner is limiter or (isinstance(hook, partial) and limiter in hook.args)
 
-            hooks[index] = _check_limited_methods
+    def only_when_limited(hook: Callable[..., Any], passthrough: bool) -> Callable[..., Any]:
+        @wraps(hook)
+        def limited_methods_only(*args: Any) -> Any:
+            if request.method in LIMITED_METHODS:
+                return hook(*args)
+            return args[0] if passthrough else None
+
+        return limited_methods_only
+
+    for registry, passthrough in (
+        (app.before_request_funcs, False),
+        (app.after_request_funcs, True),  # after_request hooks hand the response on
+        (app.teardown_request_funcs, False),
+    ):
+        hooks = registry.setdefault(None, [])
+        registry[None] = [only_when_limited(h, passthrough) if of_limiter(h) else h for h in hooks]

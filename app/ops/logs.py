@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, g, has_request_context, request
 
-from .redact import redact
+from .redact import may_need_redaction, redact
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +70,11 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exception"] = record.exc_text
-        for key, value in entry.items():
-            if isinstance(value, str):
-                entry[key] = redact(value)
+        # One search over all the line's strings rules out the usual case (nothing to redact anywhere).
+        if may_need_redaction("\0".join(value for value in entry.values() if isinstance(value, str))):
+            for key, value in entry.items():
+                if isinstance(value, str):
+                    entry[key] = redact(value)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -85,10 +87,12 @@ class _StdoutHandler(logging.StreamHandler):
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
+        # Decided once: the flask command line sets this before it creates the app (and its logging).
+        self._to_stderr = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
 
     @property
     def stream(self):  # type: ignore[override]
-        return sys.stderr if os.environ.get("FLASK_RUN_FROM_CLI") == "true" else sys.stdout
+        return sys.stderr if self._to_stderr else sys.stdout
 
     @stream.setter
     def stream(self, value: Any) -> None:

@@ -28,6 +28,14 @@ _MAY_NEED_REDACTION = re.compile(
 )
 
 
+def may_need_redaction(text: str) -> bool:
+    """False when ``redact(text)`` would certainly return ``text`` unchanged (one regex search).
+
+    Several short strings can be checked at once joined by ``"\\0"``: the separator cannot be part of a
+    match, so no match can span two of them."""
+    return bool(text) and _MAY_NEED_REDACTION.search(text) is not None
+
+
 def redact(text: str) -> str:
     """Mask every email address and replace tokens (JWTs, ``t=`` link values, bearer and OAuth secrets)."""
     if not text or not _MAY_NEED_REDACTION.search(text):

@@ -206,11 +206,11 @@ def _reasons() -> tuple[str, ...]:
 
 def _action_url(token: str) -> str:
     """Where the form posts: the same link, keeping an explicit ``?lang=`` so the answer speaks it too."""
-    params = {"t": token}
-    if request.args.get("lang"):
-        params["lang"] = request.args["lang"]
-    # The form and its POST share one URL (the link's path), so no URL building is needed per page.
-    return f"{request.script_root}{request.path}?{urlencode(params)}"
+    # The form and its POST share one URL (the link's path). A verified token is base64url and dots,
+    # which a query string carries as they are.
+    url = f"{request.script_root}{request.path}?t={token}"
+    lang = request.args.get("lang")
+    return f"{url}&{urlencode({'lang': lang})}" if lang else url
 
 
 def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
