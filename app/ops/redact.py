@@ -20,25 +20,39 @@ _SECRET_FIELD = re.compile(
 
 REDACTED = "<redacted>"
 
-#: Text that none of the patterns above could match without: an ``@`` or ``%40`` (email), ``eyJ`` (JWT),
-#: ``t=`` (link), ``://`` (URL credentials), or one of the case-insensitive words. One search rules out
-#: the common case (most log text holds none of them) before the six substitutions run.
-_MAY_NEED_REDACTION = re.compile(
-    r"@|%40|eyJ|t=|://|(?i:bearer|access_token|refresh_token|client_secret|password|fueloauth)"
+#: Text that none of the patterns above could match without holds none of these (compared case-folded):
+#: ``@`` or ``%40`` (email), ``eyJ`` (JWT), ``t=`` (link), ``://`` (URL credentials), or one of the
+#: case-insensitive words. Substring tests rule out the common case (most log text holds none of them) about
+#: five times faster than one regex alternation, before the six substitutions run.
+_TRIGGERS = (
+    "@",
+    "%40",
+    "eyj",
+    "t=",
+    "://",
+    "bearer",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "password",
+    "fueloauth",
 )
 
 
 def may_need_redaction(text: str) -> bool:
-    """False when ``redact(text)`` would certainly return ``text`` unchanged (one regex search).
+    """False when ``redact(text)`` would certainly return ``text`` unchanged.
 
     Several short strings can be checked at once joined by ``"\\0"``: the separator cannot be part of a
     match, so no match can span two of them."""
-    return bool(text) and _MAY_NEED_REDACTION.search(text) is not None
+    if not text:
+        return False
+    folded = text.casefold()  # as the patterns' case-insensitive matching: "ſ" is "s", "K" (Kelvin) is "k"
+    return any(trigger in folded for trigger in _TRIGGERS)
 
 
 def redact(text: str) -> str:
     """Mask every email address and replace tokens (JWTs, ``t=`` link values, bearer and OAuth secrets)."""
-    if not text or not _MAY_NEED_REDACTION.search(text):
+    if not may_need_redaction(text):
         return text
     text = _JWT.sub(REDACTED, text)
     text = _LINK_TOKEN.sub(r"\1" + REDACTED, text)

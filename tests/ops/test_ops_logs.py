@@ -6,10 +6,13 @@ import json
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ops_helpers import demo_email, demo_link_token, form_fields
 
+from app.ops import redact as redact_module
 from app.ops.logs import JsonFormatter, RedactingFilter
-from app.ops.redact import mask_email, redact
+from app.ops.redact import mask_email, may_need_redaction, redact
 
 TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzayI6ImRlbW8tMDAxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 
@@ -32,6 +35,32 @@ def test_redact_masks_emails_and_removes_tokens(text: str, kept: str, gone: str)
     redacted = redact(text)
     assert kept in redacted
     assert gone not in redacted
+
+
+#: Pieces the redaction patterns look for, in odd cases and with the characters that fold onto them.
+_PIECES = ["@", "%40", "eyJhbGciOi", "t=", "://", "BeArEr ", "acceſs_token=", "paſſword: ", "u:p@", "x.y"]
+
+
+def _redact_without_precheck(text: str) -> str:
+    for pattern, replacement in (
+        (redact_module._JWT, redact_module.REDACTED),
+        (redact_module._LINK_TOKEN, r"\1" + redact_module.REDACTED),
+        (redact_module._BEARER, r"\1" + redact_module.REDACTED),
+        (redact_module._URL_CREDENTIALS, r"\1" + redact_module.REDACTED + "@"),
+        (redact_module._SECRET_FIELD, r"\1" + redact_module.REDACTED),
+    ):
+        text = pattern.sub(replacement, text)
+    return redact_module._EMAIL.sub(lambda m: f"{m.group(1)[0]}•••{m.group(2)}{m.group(3)}", text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=8)), max_size=12))
+def test_the_quick_precheck_never_skips_text_that_needs_redaction(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    full = _redact_without_precheck(text)
+    assert redact(text) == full
+    if not may_need_redaction(text):
+        assert full == text
 
 
 def test_mask_email_keeps_first_letter_and_domain() -> None:
