@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,29 @@ from config import load_config
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class ProfileCenterApp(Flask):
+    """Flask, remembering which hooks and views are plain functions.
+
+    Flask asks ``ensure_sync`` about every hook and the view on every request, and each answer inspects the
+    function again (a dozen ``inspect.iscoroutinefunction`` calls per request here). The answer for a given
+    function never changes, so it is kept; coroutine functions still get Flask's wrapper.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_callables: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._sync_callables[func]
+        except KeyError:
+            wrapped = super().ensure_sync(func)
+            self._sync_callables[func] = wrapped
+            return wrapped
+        except TypeError:  # an unhashable callable: ask Flask every time
+            return super().ensure_sync(func)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the app from the environment, with ``test_config`` values taking precedence.
 
@@ -20,7 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     import os
 
-    app = Flask(
+    app = ProfileCenterApp(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
