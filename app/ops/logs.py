@@ -144,21 +144,27 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _log_request(response):
-        started = g.get("request_started")
+        state = g._get_current_object()
+        started = state.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
         route = route_name()
-        level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+        if not logger.isEnabledFor(logging.DEBUG if route in _QUIET_ROUTES else logging.INFO):
+            return response
+        method = request.method
         logger.log(
-            level,
+            logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
             "%s %s %s",
-            request.method,
+            method,
             route,
             response.status_code,
             extra={
-                "method": request.method,
+                # Given here so that RequestContextFilter need not look them up again.
+                "request_id": state.get("request_id"),
+                "route": route,
+                "method": method,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
-                "outcome": g.get("outcome"),
+                "outcome": state.get("outcome"),
             },
         )
         return response

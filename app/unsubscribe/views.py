@@ -60,8 +60,9 @@ def outcome_of(entry: JournalEntry) -> Outcome:
 
 @bp.before_request
 def _refuse_large_bodies() -> None:
-    limit = current_app.config["MAX_BODY_BYTES"]
-    if request.content_length is not None and request.content_length > limit:
+    if not request.environ.get("CONTENT_LENGTH"):
+        return  # no declared body (every GET); a chunked one is bounded by MAX_CONTENT_LENGTH on reading
+    if request.content_length is not None and request.content_length > current_app.config["MAX_BODY_BYTES"]:
         abort(413)
 
 
