@@ -56,7 +56,7 @@ def _arenas(mode: str) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas exist on Linux only")
-def test_threads_share_at_most_two_malloc_arenas_once_capped() -> None:
+def test_threads_share_the_capped_number_of_malloc_arenas() -> None:
     assert _arenas("uncapped") > memory.DEFAULT_ARENAS  # what a many-threaded worker gets by default
     assert _arenas("capped") <= memory.DEFAULT_ARENAS
 
