@@ -52,6 +52,10 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+#: ``json.dumps(entry, ensure_ascii=False, default=str)`` without building an encoder for every line.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the request context fields."""
 
@@ -75,7 +79,7 @@ class JsonFormatter(logging.Formatter):
             for key, value in entry.items():
                 if isinstance(value, str):
                     entry[key] = redact(value)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODER.encode(entry)
 
 
 class _StdoutHandler(logging.StreamHandler):
