@@ -151,17 +151,23 @@ def _migrations(dialect: str) -> list[list[str]]:
 class Journal:
     """The journal: record requests, claim due ones for delivery, apply outcomes, report and maintain.
 
-    One connection per thread and process (opened lazily, never shared across a fork), so one ``Journal``
-    serves gunicorn's threads, the inline-delivery pool and the worker alike.
+    Connections are lent per transaction from a small pool of this process (opened lazily, never shared
+    across a fork), so one ``Journal`` serves gunicorn's threads, the inline-delivery pool and the worker
+    alike, with a few connections per process instead of one per thread that ever wrote (each SQLite
+    connection holds ~340 KiB; each PostgreSQL one a server process).
     """
 
     dialect = "base"
     _null_safe_eq = "IS"
     _lock_clause = ""
+    #: Idle connections kept for reuse. A transaction that finds none opens one more; a connection that
+    #: comes back to a full pool is closed.
+    idle_connections = 4
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self._local = threading.local()
+        self._idle: list[Any] = []
+        self._idle_pid = os.getpid()
         self._connections: list[tuple[int, Any]] = []
         self._inherited: list[Any] = []  # connections of a parent process: never used, never closed here
         self._lock = threading.Lock()
@@ -172,21 +178,59 @@ class Journal:
     def _connect(self) -> Any:
         raise NotImplementedError
 
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        pid = getattr(self._local, "pid", None)
-        if conn is not None and pid == os.getpid() and not self._is_broken(conn):
-            return conn
-        if conn is not None and pid != os.getpid():
-            self._inherited.append(conn)  # closing it would close the parent's session too
+    @contextmanager
+    def _borrowed(self) -> Iterator[Any]:
+        """A connection of this process for one transaction; back to the pool afterwards, or closed if the
+        transaction failed (it may be left half-done or broken) or the pool is full."""
+        conn = self._checkout()
+        try:
+            yield conn
+        except BaseException:
+            if self._reusable(conn):  # rolled back cleanly (a duplicate found by a unique index, say)
+                self._checkin(conn)
+            else:
+                self._discard(conn)
+            raise
+        self._checkin(conn)
+
+    def _checkout(self) -> Any:
+        with self._lock:
+            if self._idle_pid != os.getpid():  # forked: the parent's connections are not ours to use
+                self._inherited.extend(self._idle)  # closing them would close the parent's sessions too
+                self._idle, self._idle_pid = [], os.getpid()
+            while self._idle:
+                conn = self._idle.pop()
+                if not self._is_broken(conn):
+                    return conn
+                self._forget(conn)
         conn = self._connect()
-        self._local.conn, self._local.pid = conn, os.getpid()
         with self._lock:
             self._connections.append((os.getpid(), conn))
         return conn
 
+    def _checkin(self, conn: Any) -> None:
+        with self._lock:
+            if self._idle_pid == os.getpid() and len(self._idle) < self.idle_connections:
+                self._idle.append(conn)
+                return
+        self._discard(conn)
+
+    def _discard(self, conn: Any) -> None:
+        with self._lock:
+            self._forget(conn)
+        with suppress(Exception):  # closing a broken connection may fail: it is gone either way
+            conn.close()
+
+    def _forget(self, conn: Any) -> None:
+        """Drop ``conn`` from the bookkeeping (caller holds ``_lock``)."""
+        self._connections = [(pid, c) for pid, c in self._connections if c is not conn]
+
     def _is_broken(self, conn: Any) -> bool:
         return False
+
+    def _reusable(self, conn: Any) -> bool:
+        """True when ``conn`` is healthy and outside any transaction (fit to lend again)."""
+        return not self._is_broken(conn)
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
@@ -197,11 +241,11 @@ class Journal:
         """Close every connection this process opened (tests, shutdown)."""
         with self._lock:
             connections, self._connections = self._connections, []
+            self._idle = []
         for pid, conn in connections:
             if pid == os.getpid():
                 with suppress(Exception):  # closing is best effort at shutdown
                     conn.close()
-        self._local = threading.local()
 
     def _to_db(self, value: datetime | None) -> Any:
         return value
@@ -638,6 +682,7 @@ class SqliteJournal(Journal):
         self._writer_lock_path = self.path.with_name(self.path.name + "-writer.lock")
         self._writer: tuple[int, threading.Lock, int] | None = None  # (pid, thread lock, lock file fd)
         self._writer_guard = threading.Lock()
+        self._turn_held = threading.local()
         super().__init__(str(self.path))
 
     def _writer_state(self) -> tuple[threading.Lock, int]:
@@ -660,14 +705,19 @@ class SqliteJournal(Journal):
         short write transaction on a local file. ``BEGIN IMMEDIATE`` with its busy timeout still guards
         every write (other tools, a thread lock not obtained within ``busy_timeout_ms``).
         """
+        if getattr(self._turn_held, "value", False):  # this thread's turn already (a connection opened in it)
+            yield
+            return
         thread_lock, fd = self._writer_state()
         have_thread = thread_lock.acquire(timeout=self.busy_timeout_ms / 1000)
         try:
             if have_thread:
                 fcntl.flock(fd, fcntl.LOCK_EX)  # waits without the GIL
+            self._turn_held.value = True
             try:
                 yield
             finally:
+                self._turn_held.value = False
                 if have_thread:
                     fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
@@ -683,7 +733,10 @@ class SqliteJournal(Journal):
                 os.close(writer[2])
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000)
+        # Lent to one thread at a time by the pool, but not always the same thread.
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000, check_same_thread=False
+        )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -692,22 +745,29 @@ class SqliteJournal(Journal):
             with self._writer_turn():
                 conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        # One connection per thread (gunicorn's and the inline pool's): a small page cache each, not
-        # SQLite's default 2 MiB; the journal's statements touch a handful of index and table pages.
+        # A small page cache per connection, not SQLite's default 2 MiB: the journal's statements touch a
+        # handful of index and table pages.
         conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         return conn
 
+    def _reusable(self, conn: sqlite3.Connection) -> bool:
+        try:
+            return not conn.in_transaction
+        except sqlite3.ProgrammingError:  # closed
+            return False
+
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
-        conn = self._connection()
         if not write:  # WAL: readers never wait for the writer
-            conn.execute("BEGIN")
-            try:
-                yield _Cursor(conn.execute)
-            finally:
-                conn.execute("COMMIT")
+            with self._borrowed() as conn:
+                conn.execute("BEGIN")
+                try:
+                    yield _Cursor(conn.execute)
+                finally:
+                    conn.execute("COMMIT")
             return
-        with self._writer_turn():
+        # The turn first, then a connection: a thread waiting for its turn holds none.
+        with self._writer_turn(), self._borrowed() as conn:
             # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -754,18 +814,23 @@ class PostgresJournal(Journal):
     def _is_broken(self, conn: Any) -> bool:
         return bool(conn.closed or conn.broken)
 
+    def _reusable(self, conn: Any) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return not self._is_broken(conn) and conn.info.transaction_status == TransactionStatus.IDLE
+
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
         import psycopg
 
-        conn = self._connection()
-
-        def execute(sql: str, params: Any = ()) -> Any:
-            return conn.execute(sql.replace("?", "%s"), params)
-
         try:
-            with conn.transaction():
-                yield _Cursor(execute)
+            with self._borrowed() as conn:
+
+                def execute(sql: str, params: Any = ()) -> Any:
+                    return conn.execute(sql.replace("?", "%s"), params)
+
+                with conn.transaction():
+                    yield _Cursor(execute)
         except psycopg.OperationalError as exc:
             raise JournalUnavailableError(f"the journal database failed: {_first_line(exc)}") from exc
 
