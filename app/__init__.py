@@ -53,10 +53,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     source: dict[str, Any] = dict(os.environ)
     if test_config:
         source.update(test_config)
-    app.config.update(load_config(source))
+    settings = load_config(source)
+    app.config.update(settings)
     if test_config:
-        # Flask's own keys (TESTING, SERVER_NAME, ...) that tests pass straight through.
-        app.config.update({k: v for k, v in test_config.items() if k not in app.config})
+        # Anything that is not one of our settings (Flask's own keys such as TESTING or
+        # TEMPLATES_AUTO_RELOAD, which Flask's defaults already hold) is passed straight through.
+        app.config.update({k: v for k, v in test_config.items() if k not in settings})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from . import journal, links, ops, sfmc, unsubscribe

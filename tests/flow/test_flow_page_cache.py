@@ -4,6 +4,7 @@ still see exactly the page a full render gives them, with their own address and 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,37 @@ def test_a_template_that_prints_other_per_request_values_is_rendered_in_full(
     assert len(seen_ids) == requests
     warnings = [record for record in caplog.records if "rendered in full every time" in record.getMessage()]
     assert len(warnings) == 1
+
+
+def test_pages_under_different_mount_prefixes_keep_their_own_urls(make_app: Any) -> None:
+    """Behind a proxy that mounts the app under a sub-path, the cached page's stylesheet and form URLs
+    carry the prefix of the request that asked, not the prefix of whoever filled the cache first."""
+    client = make_app(TRUSTED_PROXIES="1").test_client()
+    url = link(subscriber_key="demo-001", email="anna@example.com", **NEWSLETTER)
+    for _ in range(CONFIRMATIONS + 2):
+        for prefix in ("/prefs", "/other/mount", ""):
+            page = client.get(url, headers={"X-Forwarded-Prefix": prefix}).get_data(as_text=True)
+            assert f'href="{prefix}/static/css/site.css' in page
+            assert f'action="{prefix}{url.replace("&", "&amp;")}"' in page
+
+
+def test_nothing_is_cached_while_templates_auto_reload(make_app: Any, tmp_path: Path) -> None:
+    """A marketer editing a template under FLASK_DEBUG sees the change on the next page."""
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    base = custom / "base.html"
+    base.write_text(
+        '{% extends "layout.html" %}{% block brand %}<p>first</p>{% endblock %}\n', encoding="utf-8"
+    )
+    app = make_app(TEMPLATE_DIR=str(custom), TEMPLATES_AUTO_RELOAD=True)
+    client = app.test_client()
+    url = link(subscriber_key="demo-001", **NEWSLETTER)
+    for _ in range(CONFIRMATIONS + 2):
+        assert "<p>first</p>" in client.get(url).get_data(as_text=True)
+    base.write_text(
+        '{% extends "layout.html" %}{% block brand %}<p>second</p>{% endblock %}\n', encoding="utf-8"
+    )
+    later = base.stat().st_mtime + 2  # an edit within the same clock tick would look unchanged to Jinja
+    os.utime(base, (later, later))
+    assert "<p>second</p>" in client.get(url).get_data(as_text=True)
+    assert app.extensions[PAGE_CACHE_KEY].trusted_shapes() == 0
