@@ -109,6 +109,8 @@ if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 # -- logs: JSON lines, and an access log without the query string (it holds the signed link) -------------
+# The access line is the request's one log line: it also carries the app's request id, route, status,
+# duration and outcome (post_worker_init below); with GUNICORN_ACCESSLOG=off the app writes that line.
 _accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-").strip()
 accesslog = None if _accesslog.lower() in ("", "off", "none", "false", "0") else _accesslog
 errorlog = "-"
@@ -122,6 +124,15 @@ def on_starting(server) -> None:
     """Remove metric files a previous run left behind (their processes are gone)."""
     for stale in _METRICS_DIR.glob("*.db"):
         stale.unlink(missing_ok=True)
+
+
+def post_worker_init(worker) -> None:
+    """One line per request: with the access log on, the app puts its request fields (route, outcome,
+    duration, request id) on gunicorn's access line instead of writing a line of its own."""
+    if getattr(worker.log, "access_log_enabled", False):
+        from app.ops.logs import server_writes_request_line
+
+        server_writes_request_line()
 
 
 def child_exit(server, worker) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,18 @@ logger = logging.getLogger(__name__)
 #: Fields a record may carry (``extra=``) that the formatter writes; anything else stays out of the log.
 CONTEXT_FIELDS = ("request_id", "route", "method", "status", "duration_ms", "outcome")
 _QUIET_ROUTES = frozenset({"ops_health.healthz", "ops_health.readyz", "ops_metrics.metrics"})
+#: Where the app leaves its request fields for the server's access line (a WSGI environ key).
+REQUEST_FIELDS_KEY = "profile_center.request_fields"
+#: Whether this process's server writes the request line (gunicorn with its access log on).
+_server_writes_request_line = False
+
+
+def server_writes_request_line(enabled: bool = True) -> None:
+    """Say that the server writes an access line for every request (gunicorn.conf.py calls this in each
+    worker whose access log is on). The app then puts its request fields (request id, route, status,
+    duration, outcome) on that line instead of writing a second line of its own: one line per request."""
+    global _server_writes_request_line
+    _server_writes_request_line = enabled
 
 
 class RedactingFilter(logging.Filter):
@@ -152,25 +165,22 @@ def init_app(app: Flask) -> None:
         started = state.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
         route = route_name()
-        if not logger.isEnabledFor(logging.DEBUG if route in _QUIET_ROUTES else logging.INFO):
-            return response
         method = request.method
-        logger.log(
-            logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
-            "%s %s %s",
-            method,
-            route,
-            response.status_code,
-            extra={
-                # Given here so that RequestContextFilter need not look them up again.
-                "request_id": state.get("request_id"),
-                "route": route,
-                "method": method,
-                "status": response.status_code,
-                "duration_ms": duration_ms,
-                "outcome": state.get("outcome"),
-            },
-        )
+        fields = {
+            # Given here so that RequestContextFilter need not look them up again.
+            "request_id": state.get("request_id"),
+            "route": route,
+            "method": method,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "outcome": state.get("outcome"),
+        }
+        if _server_writes_request_line:
+            request.environ[REQUEST_FIELDS_KEY] = fields
+            return response
+        level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+        if logger.isEnabledFor(level):
+            logger.log(level, "%s %s %s", method, route, response.status_code, extra=fields)
         return response
 
 
@@ -183,7 +193,18 @@ except ImportError:  # pragma: no cover
 if _GunicornLogger is not None:
 
     class GunicornJsonLogger(_GunicornLogger):
-        """Gunicorn's error and access logs in our JSON format, through the same redacting filter."""
+        """Gunicorn's error and access logs in our JSON format, through the same redacting filter; the
+        access line also carries the app's request fields (``server_writes_request_line``)."""
+
+        def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+            """Gunicorn's own ``access`` (its format, its atoms), with the app's fields as JSON keys."""
+            if not self.access_log_enabled:
+                return
+            atoms = self.atoms_wrapper_class(self.atoms(resp, req, environ, request_time))
+            try:
+                self.access_log.info(self.cfg.access_log_format, atoms, extra=environ.get(REQUEST_FIELDS_KEY))
+            except Exception:
+                self.error(traceback.format_exc())
 
         def setup(self, cfg: Any) -> None:
             super().setup(cfg)

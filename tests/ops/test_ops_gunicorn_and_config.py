@@ -129,7 +129,13 @@ def test_gunicorn_access_log_has_no_query_and_metrics_add_up_across_workers(emul
     assert len(records) == len([line for line in output.splitlines() if line.strip()]), "non-JSON lines"
     access = [record for record in records if record["logger"] == "gunicorn.access"]
     assert len(access) >= 31
-    assert any('"GET /unsubscribe HTTP/1.1" 200' in r["message"] and "acc-1" in r["message"] for r in access)
+    (page_line,) = [r for r in access if '"GET /unsubscribe HTTP/1.1" 200' in r["message"]]
+    assert "acc-1" in page_line["message"]
+    # One line per request: the access line carries the app's fields, and the app writes no second line.
+    assert page_line["request_id"] == "acc-1" and page_line["route"] == "unsubscribe.show"
+    assert page_line["status"] == 200 and page_line["outcome"] == "form_shown"
+    assert isinstance(page_line["duration_ms"], int | float)
+    assert not [r for r in records if r["logger"] == "app.ops.logs" and r.get("route") == "unsubscribe.show"]
     assert token not in output
     assert token.split(".")[2] not in output
     assert "SECRET-IN-QUERY" not in output
@@ -158,3 +164,22 @@ def _healthz_count(base_url: str) -> float:
             ):
                 return sample.value
     return 0.0
+
+
+def test_with_the_access_log_off_the_app_writes_the_request_line(emulator, tmp_path) -> None:
+    env = app_environment(emulator, tmp_path, GUNICORN_ACCESSLOG="off")
+    server = start_gunicorn(env, tmp_path)
+    try:
+        token = demo_link_token(19)
+        page = requests.get(
+            f"{server.base_url}/unsubscribe?t={token}", headers={"X-Request-ID": "own-1"}, timeout=5
+        )
+        assert page.status_code == 200
+    finally:
+        stop_process(server.process)
+    records = server.json_records()
+    assert not [r for r in records if r["logger"] == "gunicorn.access"]
+    (line,) = [r for r in records if r.get("request_id") == "own-1"]
+    assert line["logger"] == "app.ops.logs" and line["message"] == "GET unsubscribe.show 200"
+    assert line["route"] == "unsubscribe.show" and line["outcome"] == "form_shown"
+    assert token not in server.output.read_text()
