@@ -21,6 +21,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .models import REASON_LABELS, JournalEntry, Scope, Source, UnsubscribeRequest
+from .store import REQUEST_COLUMNS
 from .worker import run_forever, run_once, stop_on_signals
 
 journal_cli = AppGroup("journal", help="The unsubscribe journal: deliver, import, inspect, maintain.")
@@ -50,18 +51,7 @@ EXPORT_COLUMNS = (
     "updated_at",
     "finished_at",
     "next_attempt_at",
-    "subscriber_key",
-    "subscriber_id",
-    "email",
-    "job_id",
-    "list_id",
-    "batch_id",
-    "mid",
-    "scope",
-    "reason_code",
-    "reason_text",
-    "language",
-    "source",
+    *REQUEST_COLUMNS,
     "last_error",
     "error_code",
     "sfmc_request_id",

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 #: The columns that hold personal data; ``purge`` empties them.
 PERSONAL_COLUMNS = ("subscriber_key", "subscriber_id", "email", "reason_text", "dedupe_key")
 
-_REQUEST_COLUMNS = (
+#: The columns that hold an ``UnsubscribeRequest``'s fields (same names), in table order.
+REQUEST_COLUMNS = (
     "subscriber_key",
     "subscriber_id",
     "email",
@@ -300,8 +301,7 @@ class Journal:
         the caller's attempt when this returns. The claim is None when the pending twin is held elsewhere
         (a worker or another inline attempt is delivering it right now)."""
         now = now or utcnow()
-        token = f"{owner}:{uuid.uuid4().hex[:12]}"
-        return self._insert_pending(request, now, claim=(token, now + timedelta(seconds=lease_seconds)))
+        return self._insert_pending(request, now, claim=_lease(owner, lease_seconds, now))
 
     def _insert_pending(
         self, request: UnsubscribeRequest, now: datetime, *, claim: tuple[str, datetime] | None
@@ -309,7 +309,7 @@ class Journal:
         """Insert ``request`` as a pending entry, or find its pending twin (idempotency); with ``claim``
         (token, lease end) the entry is also held for that claim, all in one transaction."""
         key = dedupe_key(request)
-        values = [getattr(request, column) for column in _REQUEST_COLUMNS]
+        values = [getattr(request, column) for column in REQUEST_COLUMNS]
         values = [str(value) if isinstance(value, Scope | Source) else value for value in values]
         stamps = (self._to_db(now), self._to_db(now), self._to_db(now))
         claim_columns: tuple[str, ...] = ()
@@ -318,9 +318,9 @@ class Journal:
             claim_columns = ("claimed_by", "claimed_until", "attempts")
             claim_values = (claim[0], self._to_db(claim[1]), 1)
         columns = ", ".join(
-            (*_REQUEST_COLUMNS, "dedupe_key", "created_at", "updated_at", "next_attempt_at", *claim_columns)
+            (*REQUEST_COLUMNS, "dedupe_key", "created_at", "updated_at", "next_attempt_at", *claim_columns)
         )
-        marks = ", ".join("?" * (len(_REQUEST_COLUMNS) + 4 + len(claim_columns)))
+        marks = ", ".join("?" * (len(REQUEST_COLUMNS) + 4 + len(claim_columns)))
 
         def held(row: Any) -> tuple[JournalEntry, Claim | None]:
             entry = self._entry(row)
@@ -472,8 +472,7 @@ class Journal:
         writers. Entries of a claim that is not settled before ``until`` become due again.
         """
         now = now or utcnow()
-        token = f"{owner}:{uuid.uuid4().hex[:12]}"
-        until = now + timedelta(seconds=lease_seconds)
+        token, until = _lease(owner, lease_seconds, now)
         with self._transaction() as cur:
             rows = cur.execute(
                 "UPDATE journal_entries SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1, "  # noqa: S608
@@ -490,8 +489,7 @@ class Journal:
     ) -> Claim | None:
         """Claim one pending entry (inline delivery) whether due or not; None if finished or claimed."""
         now = now or utcnow()
-        token = f"{owner}:{uuid.uuid4().hex[:12]}"
-        until = now + timedelta(seconds=lease_seconds)
+        token, until = _lease(owner, lease_seconds, now)
         with self._transaction() as cur:
             row = cur.execute(
                 "UPDATE journal_entries SET claimed_by = ?, claimed_until = ?, attempts = attempts + 1, "  # noqa: S608
@@ -836,6 +834,11 @@ class PostgresJournal(Journal):
 
     def _lock_schema(self, cur: _Cursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(?)", (self._migration_lock_id,))
+
+
+def _lease(owner: str, lease_seconds: float, now: datetime) -> tuple[str, datetime]:
+    """A new claim's token (the owner, made unique) and the end of its lease."""
+    return f"{owner}:{uuid.uuid4().hex[:12]}", now + timedelta(seconds=lease_seconds)
 
 
 def _first_line(exc: BaseException) -> str:
