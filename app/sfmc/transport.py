@@ -259,22 +259,23 @@ class _Call:
 _current = threading.local()  # the call running in this thread, for the pools below
 
 
-class _DeadlineHTTPPool(HTTPConnectionPool):
+class _DeadlinePoolMixin:
+    """Hands each connection it gives out to the call running in this thread (its deadline watch)."""
+
     def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
         call = getattr(_current, "call", None)
         if call is not None:
             call.use(connection)
         return connection
 
 
-class _DeadlineHTTPSPool(HTTPSConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)
-        call = getattr(_current, "call", None)
-        if call is not None:
-            call.use(connection)
-        return connection
+class _DeadlineHTTPPool(_DeadlinePoolMixin, HTTPConnectionPool):
+    pass
+
+
+class _DeadlineHTTPSPool(_DeadlinePoolMixin, HTTPSConnectionPool):
+    pass
 
 
 _DEADLINE_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
