@@ -32,7 +32,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.sfmc.envelope import execute_envelope, serialise  # noqa: E402
+from app.sfmc.envelope import PARAMETERS, execute_envelope, serialise  # noqa: E402
 from app.sfmc.models import LogUnsubEvent  # noqa: E402
 from app.sfmc.response import parse_response  # noqa: E402
 from app.sfmc.schema import check_envelope  # noqa: E402
@@ -49,16 +49,6 @@ FAULT_XSD = b"""<schema xmlns="http://www.w3.org/2001/XMLSchema" elementFormDefa
   targetNamespace="urn:fault.partner.exacttarget.com"><element name="apifault"><complexType><sequence>
   <element name="Code" type="int"/><element name="Message" type="string"/></sequence></complexType>
   </element></schema>"""
-
-FIELDS = (
-    ("SubscriberID", "subscriber_id"),
-    ("SubscriberKey", "subscriber_key"),
-    ("EmailAddress", "email"),
-    ("JobID", "job_id"),
-    ("ListID", "list_id"),
-    ("BatchID", "batch_id"),
-    ("Reason", "reason"),
-)
 
 
 def plain_requests() -> list[dict[str, str]]:
@@ -148,7 +138,7 @@ def zeep_side(shared: Path) -> Callable[[list[dict[str, str]], bytes], tuple[byt
             execute_request(
                 Client=client_id(ID=int(request["client_mid"])),
                 Name="LogUnsubEvent",
-                Parameters=[api_property(Name=name, Value=request[field]) for name, field in FIELDS],
+                Parameters=[api_property(Name=name, Value=request[field]) for name, field in PARAMETERS],
             )
             for request in requests
         ]
