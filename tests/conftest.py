@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,22 @@ def close_app(app: Any) -> None:
     client = app.extensions.get("sfmc_client")
     if client is not None:
         client.close()
+
+
+@contextmanager
+def app_builder(config_for: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., Any]]:
+    """A function building apps from ``config_for(**overrides)``; every app it built is closed on exit."""
+    from app import create_app
+
+    apps: list[Any] = []
+
+    def build(**overrides: Any) -> Any:
+        app = create_app(config_for(**overrides))
+        apps.append(app)
+        return app
+
+    try:
+        yield build
+    finally:
+        for app in apps:
+            close_app(app)

@@ -11,24 +11,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flow_helpers import ALL_SUBSCRIBERS
 
-from app import create_app
-from tests.conftest import base_test_config, close_app
+from tests.conftest import app_builder, base_test_config
 
 
 @pytest.fixture
 def make_app(emulator: Any, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build apps on the emulator and a SQLite journal; their threads and connections end with the test."""
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        settings = {"RATELIMIT_POST": "10000 per minute", "INLINE_DELIVERY_BUDGET": "3", **overrides}
-        app = create_app(base_test_config(emulator, tmp_path, **settings))
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        close_app(app)
+    settings = {"RATELIMIT_POST": "10000 per minute", "INLINE_DELIVERY_BUDGET": "3"}
+    with app_builder(
+        lambda **overrides: base_test_config(emulator, tmp_path, **{**settings, **overrides})
+    ) as build:
+        yield build
 
 
 @pytest.fixture

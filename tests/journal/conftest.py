@@ -15,8 +15,7 @@ import pytest
 from flask import Flask
 from journal_helpers import app_config
 
-from app import create_app
-from tests.conftest import close_app
+from tests.conftest import app_builder
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -30,16 +29,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def make_app(emulator: Any, database_url: str) -> Iterator[Callable[..., Flask]]:
     """Build apps on the emulator and the test's database; their connections and threads end with the test."""
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        app = create_app(app_config(emulator, database_url, **overrides))
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        close_app(app)
+    with app_builder(lambda **overrides: app_config(emulator, database_url, **overrides)) as build:
+        yield build
 
 
 @pytest.fixture

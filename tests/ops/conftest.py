@@ -10,30 +10,14 @@ import pytest
 from flask import Flask
 from ops_helpers import base_test_config, free_port
 
-from app import create_app
+from tests.conftest import app_builder
 
 
 @pytest.fixture
 def make_app(emulator: Any, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build apps on the emulator; their journal connections, threads and HTTP sessions end with the test."""
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        app = create_app(base_test_config(emulator, tmp_path, **overrides))
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        delivery = app.extensions.get("journal_delivery")
-        if delivery is not None:
-            delivery.shutdown()
-        journal = app.extensions.get("journal")
-        if journal is not None:
-            journal.close()
-        client = app.extensions.get("sfmc_client")
-        if client is not None:
-            client.close()
+    with app_builder(lambda **overrides: base_test_config(emulator, tmp_path, **overrides)) as build:
+        yield build
 
 
 @pytest.fixture
