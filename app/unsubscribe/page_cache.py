@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
@@ -52,6 +51,11 @@ class _Skeleton:
     confirmations: int = 0
     failed: bool = False
 
+    @property
+    def trusted(self) -> bool:
+        """Matched enough full renders, and never missed one."""
+        return not self.failed and self.confirmations >= CONFIRMATIONS
+
     def fill(self, values: Mapping[str, object]) -> str:
         pieces = list(self.parts)
         for index in range(1, len(pieces), 2):
@@ -64,15 +68,16 @@ class PageCache:
     """Skeletons of rendered pages, keyed by shape. One per app; safe to share between threads."""
 
     _marker: str = field(default_factory=lambda: f"hole{secrets.token_hex(12)}")
-    _skeletons: dict[Hashable, _Skeleton] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _skeletons: dict[Hashable, _Skeleton] = field(
+        default_factory=dict
+    )  # dict operations: atomic under the GIL
 
     def render(self, key: Hashable, values: Mapping[str, object], render: Render) -> str:
         """The page for ``values``: from the skeleton of its shape when trusted, else ``render(values)``."""
         holes = tuple(sorted(name for name, value in values.items() if value))
         shape = (key, holes, tuple(sorted((n, repr(v)) for n, v in values.items() if not v)))
         skeleton = self._skeletons.get(shape)
-        if skeleton is not None and not skeleton.failed and skeleton.confirmations >= CONFIRMATIONS:
+        if skeleton is not None and skeleton.trusted:
             return skeleton.fill(values)
         page = render(values)
         if skeleton is None:
@@ -83,7 +88,7 @@ class PageCache:
 
     def trusted_shapes(self) -> int:
         """How many page shapes are served from their skeleton (for tests and curiosity)."""
-        return sum(1 for s in self._skeletons.values() if not s.failed and s.confirmations >= CONFIRMATIONS)
+        return sum(1 for skeleton in self._skeletons.values() if skeleton.trusted)
 
     def _learn(
         self, shape: Hashable, holes: tuple[str, ...], values: Mapping[str, object], render: Render
@@ -101,8 +106,7 @@ class PageCache:
         skeleton = _Skeleton(parts)
         # A placeholder that was transformed on the way (filters, slicing) leaves a trace of the marker.
         skeleton.failed = any(self._marker in part for part in parts[::2])
-        with self._lock:
-            self._skeletons.setdefault(shape, skeleton)
+        self._skeletons.setdefault(shape, skeleton)
         if skeleton.failed:
             self._warn()
 

@@ -104,7 +104,7 @@ def submit() -> Any:
     form = UnsubscribeForm.for_link(request.form, claims.has_job_context, _reasons())
     if not form.validate():
         g.outcome = "form_invalid"
-        return _render_form(token, claims, form), 400
+        return _render_form(claims, form, _person_values(token, claims)), 400
     if form.chosen_scope is Scope.ALL and request.form.get(WITHOUT_JOB_FIELD) == "1":
         # The offer after "could not find that subscription": Marketing Cloud did not find the person on
         # the link's job, so the same job would fail again; a plain master unsubscribe does not need it.
@@ -223,12 +223,9 @@ def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
     }
 
 
-def _render_form(token: str, claims: LinkClaims, form: UnsubscribeForm) -> str:
+def _render_form(claims: LinkClaims, form: UnsubscribeForm, values: Mapping[str, object]) -> str:
     return render_template(
-        "unsubscribe/form.html",
-        form=form,
-        has_job_context=claims.has_job_context,
-        **_person_values(token, claims),
+        "unsubscribe/form.html", form=form, has_job_context=claims.has_job_context, **values
     )
 
 
@@ -236,9 +233,8 @@ def _fresh_form_page(token: str, claims: LinkClaims) -> str:
     """The form as a GET shows it, from the page cache (see page_cache.py) unless templates auto-reload."""
 
     def render(values: Mapping[str, object]) -> str:
-        form = UnsubscribeForm.for_link(None, claims.has_job_context, _reasons())
-        return render_template(
-            "unsubscribe/form.html", form=form, has_job_context=claims.has_job_context, **values
+        return _render_form(
+            claims, UnsubscribeForm.for_link(None, claims.has_job_context, _reasons()), values
         )
 
     values = _person_values(token, claims)
