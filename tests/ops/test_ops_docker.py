@@ -247,3 +247,14 @@ def test_no_documented_docker_command_publishes_gunicorn() -> None:
     for line in runs:
         if re.search(r"\s(-p|--publish)[\s=]", line):
             assert re.search(r"\snginx:\S+", line), f"publishes the app's gunicorn: {line}"
+    # The documented nginx container mounts the shipped files where container-nginx.conf expects them.
+    [nginx_run] = [line for line in runs if re.search(r"\snginx:\S+", line)]
+    mounts = dict(m.split(":")[:2] for m in re.findall(r'-v "\$PWD/([^"]+)"', nginx_run))
+    conf = (ROOT / "deploy" / "nginx" / "container-nginx.conf").read_text()
+    include = re.search(r"^\s*include (\S+);", conf, re.MULTILINE).group(1)
+    assert mounts == {
+        "deploy/nginx/container-nginx.conf": "/etc/nginx/nginx.conf",
+        "deploy/nginx/profile-center-locations.conf": include,
+    }
+    assert all((ROOT / source).is_file() for source in mounts)
+    assert "--network-alias app" in next(line for line in runs if line.endswith(" profile-center"))

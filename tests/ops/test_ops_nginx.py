@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import ops_helpers
 import pytest
 import requests
 from lxml import html as lxml_html
@@ -173,3 +174,14 @@ def test_the_shipped_server_config_passes_nginx_t(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+
+
+@pytest.mark.parametrize("in_ci", [True, False])
+def test_a_missing_openssl_fails_on_ci_and_skips_elsewhere(monkeypatch, tmp_path, in_ci) -> None:
+    """The TLS tests never pass on CI by skipping: .ci/run installs openssl, and its absence is a failure."""
+    monkeypatch.setattr(ops_helpers, "IN_CI", in_ci)
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no openssl on it
+    expected = pytest.fail.Exception if in_ci else pytest.skip.Exception
+    with pytest.raises(expected, match="openssl is not installed"):
+        ops_helpers.self_signed_certificate(tmp_path)
+    assert "need_apt+=(openssl)" in (ROOT / ".ci" / "run").read_text()
