@@ -1,7 +1,12 @@
 # The profile center: one image for the web app (default command) and the delivery worker.
+# Never publish the web container's port to visitors: slow clients stall gunicorn's threads, so it needs a
+# buffering proxy in front. compose.yaml, and the README's commands (section Operations), put the nginx
+# container of deploy/nginx/container-nginx.conf in front of it:
 #   docker build -t profile-center .
-#   docker run -p 8000:8000 --env-file prod.env profile-center                       # web (gunicorn)
-#   docker run --env-file prod.env profile-center flask --app wsgi journal deliver --forever   # worker
+#   docker network create profile-center
+#   docker run -d --network profile-center --network-alias app --env-file prod.env profile-center   # web
+#   docker run -d --network profile-center --env-file prod.env profile-center flask --app wsgi journal deliver --forever
+#   ... and nginx, the only container with a published port: README, section "Docker and compose".
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

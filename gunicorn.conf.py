@@ -83,6 +83,9 @@ worker_class = "gthread"
 # A POST mostly waits (journal commit, Marketing Cloud for up to INLINE_DELIVERY_BUDGET): idle threads are
 # cheap, and with fewer threads than open connections requests queue behind a slow POST in one worker
 # while other workers have nothing to do.
+# A thread also waits for a slow client until its request is complete (gunicorn has no header or body read
+# timeout), so more threads do not help against slow clients: a buffering nginx in front does (README,
+# "Slow clients: a buffering proxy is required"; deploy/nginx/).
 threads = _env_int("GUNICORN_THREADS", 16)
 # Load the app once in the master and fork the workers from it: the workers share the pages of the code,
 # templates and libraries until they write to them, start in milliseconds when recycled, and run faster

@@ -140,6 +140,60 @@ def nginx_binary() -> str:
     return found
 
 
+def openssl_binary() -> str:
+    """The openssl executable (throwaway certificates); skipped where it is missing, a failure on CI."""
+    found = shutil.which("openssl")
+    if found is None:
+        if IN_CI:
+            pytest.fail("openssl is not installed on CI; .ci/run installs it")
+        pytest.skip("openssl is not installed (apt-get install openssl): no certificate for nginx")
+    return found
+
+
+def self_signed_certificate(directory: Path, name: str = "prefs.example.com") -> tuple[Path, Path]:
+    """A one-day certificate and its key for ``name`` and 127.0.0.1 (clients on loopback can verify it)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [openssl_binary(), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name},IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def start_nginx(
+    prefix: Path, config: Path, ready_url: str, *, directives: str = "", **request_options: Any
+) -> subprocess.Popen:
+    """nginx with everything under ``prefix`` (``directives`` added with ``-g``, e.g. ``daemon off;``);
+    waits until ``ready_url`` answers 200."""
+    error_log = prefix / "error.log"
+    process = subprocess.Popen(
+        [nginx_binary(), "-p", str(prefix), "-e", str(error_log), "-c", str(config)]
+        + (["-g", directives] if directives else []),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            if process.poll() is not None:
+                log = error_log.read_text() if error_log.exists() else ""
+                raise RuntimeError(f"nginx exited: {process.stdout.read()} {log}")
+            try:
+                if requests.get(ready_url, timeout=1, **request_options).status_code == 200:
+                    return process
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, f"nginx did not answer {ready_url}"
+            time.sleep(0.1)
+    except BaseException:
+        stop_process(process)
+        raise
+
+
 def form_fields(html: str, form_index: int = 0) -> tuple[str, dict[str, str]]:
     """The action of a page's form and the values a browser would submit with the defaults chosen."""
     from lxml import html as lxml_html

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from ops_helpers import ROOT, VENV_BIN, app_environment, demo_link_token, form_fields, free_port, stop_process
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -194,3 +195,66 @@ def test_image_commands_serve_answer_the_healthcheck_and_drain_the_journal(emula
     failed = subprocess.run(health_command, cwd=context, env=env, capture_output=True)
     assert failed.returncode != 0, "the HEALTHCHECK must fail when nothing answers"
     assert "Traceback" not in (tmp_path / "web.log").read_text()
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def runs_gunicorn(service: dict) -> bool:
+    """A service of our image with the image's default command: gunicorn."""
+    return service.get("image", "").startswith("profile-center") and "command" not in service
+
+
+def test_compose_publishes_nginx_and_never_gunicorn() -> None:
+    """Slow clients stall a gunicorn that visitors reach: compose lets them reach only nginx."""
+    services = compose()["services"]
+    web = [name for name, service in services.items() if runs_gunicorn(service)]
+    assert web == ["app"]
+    assert "ports" not in services["app"], "the app's gunicorn must not be published; nginx is"
+    for name, service in services.items():
+        if name != "nginx":
+            for mapping in service.get("ports", []):
+                assert str(mapping).startswith("127.0.0.1:"), f"{name} publishes {mapping} beyond loopback"
+    nginx = services["nginx"]
+    assert nginx["image"].startswith("nginx:")
+    [published] = nginx["ports"]
+    conf_mount = next(v for v in nginx["volumes"] if v.split(":")[1] == "/etc/nginx/nginx.conf")
+    conf = ROOT / conf_mount.split(":")[0]
+    assert conf == ROOT / "deploy" / "nginx" / "container-nginx.conf", conf_mount
+    text = conf.read_text()
+    assert published.split(":")[-1] == re.search(r"^\s*listen (\d+);", text, re.MULTILINE).group(1)
+    # The included locations file is mounted where the conf includes it, and points at the app service.
+    include = re.search(r"^\s*include (\S+);", text, re.MULTILINE).group(1)
+    mounts = {v.split(":")[1]: ROOT / v.split(":")[0] for v in nginx["volumes"]}
+    assert mounts[include] == ROOT / "deploy" / "nginx" / "profile-center-locations.conf"
+    assert all(v.endswith(":ro") for v in nginx["volumes"])
+    upstream = re.search(r"^\s*server (\S+):(\d+)\b", text, re.MULTILINE)
+    assert upstream.group(1) == "app" and upstream.group(2) == str(image_env()["PORT"])
+    assert nginx["depends_on"]["app"]["condition"] == "service_healthy"
+    # The app trusts exactly that one proxy (client address for rate limits) and knows its public prefix.
+    env = services["app"]["environment"]
+    assert re.fullmatch(r"\$\{TRUSTED_PROXIES:-1\}", env["TRUSTED_PROXIES"])
+    assert env["PUBLIC_BASE_URL"].endswith(f":{published.split(':')[0]}/preferences}}")
+
+
+def test_no_documented_docker_command_publishes_gunicorn() -> None:
+    """The README's and the Dockerfile's `docker run` lines publish a port only for nginx."""
+    text = (ROOT / "README.md").read_text() + "\n" + DOCKERFILE.read_text()
+    lines = [line.strip().lstrip("#").strip() for line in text.replace("\\\n", " ").splitlines()]
+    runs = [line for line in lines if line.startswith("docker run")]
+    assert len(runs) >= 4, runs
+    for line in runs:
+        if re.search(r"\s(-p|--publish)[\s=]", line):
+            assert re.search(r"\snginx:\S+", line), f"publishes the app's gunicorn: {line}"
+    # The documented nginx container mounts the shipped files where container-nginx.conf expects them.
+    [nginx_run] = [line for line in runs if re.search(r"\snginx:\S+", line)]
+    mounts = dict(m.split(":")[:2] for m in re.findall(r'-v "\$PWD/([^"]+)"', nginx_run))
+    conf = (ROOT / "deploy" / "nginx" / "container-nginx.conf").read_text()
+    include = re.search(r"^\s*include (\S+);", conf, re.MULTILINE).group(1)
+    assert mounts == {
+        "deploy/nginx/container-nginx.conf": "/etc/nginx/nginx.conf",
+        "deploy/nginx/profile-center-locations.conf": include,
+    }
+    assert all((ROOT / source).is_file() for source in mounts)
+    assert "--network-alias app" in next(line for line in runs if line.endswith(" profile-center"))
