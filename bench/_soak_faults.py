@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from bench import _common as common
 
@@ -59,6 +59,13 @@ TRY_AGAIN_PAGE = (
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access line per request on the soak's terminal (thousands of them)."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class SabotageProxy:
     """A threaded loopback HTTP proxy to ``upstream`` that swallows ``rate`` of the POSTs with a 503."""
 
@@ -69,7 +76,9 @@ class SabotageProxy:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._local = threading.local()
-        self.server: BaseWSGIServer = make_server("127.0.0.1", common.free_port(), self._app, threaded=True)
+        self.server: BaseWSGIServer = make_server(
+            "127.0.0.1", common.free_port(), self._app, threaded=True, request_handler=_QuietHandler
+        )
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()

@@ -145,6 +145,8 @@ class SoakReport:
     drops_done: int
     backends_terminated: int
     faults_asked: list[str]
+    fault_rate_asked: float
+    soap_calls: int  # SOAP calls while the faults were on (the load)
     faults_by_kind: dict[str, int]
     journal_states: dict[str, int]
     possible_duplicates: int
@@ -186,7 +188,7 @@ class SoakReport:
             f"died by themselves       {sum(self.died_by_themselves.values())}   {self.died_by_themselves}",
             f"DB connection drops      {self.drops_done} of {self.drops_asked} asked, "
             f"{self.backends_terminated} backends ended",
-            f"faults injected by MC    {sum(self.faults_by_kind.values())}   "
+            f"faults injected by MC    {sum(self.faults_by_kind.values())} in {self.soap_calls} calls   "
             f"{dict(sorted(self.faults_by_kind.items()))}",
             f"re-executions in MC      {self.re_executions}   (journal: {self.possible_duplicates} possible "
             "duplicates: retries of a call that may have arrived)",
@@ -228,6 +230,12 @@ def verdict(report: SoakReport) -> list[str]:
         failures.append(f"processes died without being killed: {report.died_by_themselves}")
     if report.drops_done < report.drops_asked:
         failures.append(f"fewer connection drops than asked: {report.drops_done} of {report.drops_asked}")
+    injected = sum(report.faults_by_kind.values())
+    if injected < report.fault_rate_asked * report.soap_calls / 2:
+        failures.append(
+            f"fewer faults than asked: {injected} of {report.soap_calls} SOAP calls, "
+            f"asked {report.fault_rate_asked:.0%}"
+        )
     missing = [kind for kind in report.faults_asked if not report.faults_by_kind.get(kind)]
     if missing:
         failures.append(f"faults asked but never injected: {', '.join(missing)}")

@@ -261,6 +261,7 @@ def run_soak(
 
         say("load done; faults off, waiting for the worker to drain the journal", flush=True)
         emulator.faults()
+        calls_under_faults = int(emulator.state()["stats"]["soap_calls"])
         drain_started = time.monotonic()
         journal_status = _wait_drained(env, cluster, drain_timeout)
         drain_seconds = time.monotonic() - drain_started
@@ -278,6 +279,7 @@ def run_soak(
         journal_status=journal_status,
         asked={"kills": kills, "drops": drops, "sabotage": sabotage},
         seconds=(load_seconds, drain_seconds),
+        calls_under_faults=calls_under_faults,
     )
 
 
@@ -293,6 +295,7 @@ def _report(
     journal_status: dict,
     asked: dict,
     seconds: tuple[float, float],
+    calls_under_faults: int,
 ) -> SoakReport:
     """The figures of a finished run, from what the clients saw, Marketing Cloud and the journal."""
     mc = marketing_cloud_figures(state, common.BENCH_LIST_ID)
@@ -327,6 +330,8 @@ def _report(
         drops_done=dropper.drops if dropper else 0,
         backends_terminated=dropper.backends if dropper else 0,
         faults_asked=list(FAULT_KINDS),
+        fault_rate_asked=float(FAULTS["error_rate"]),
+        soap_calls=calls_under_faults,
         faults_by_kind=mc.faults_by_kind,
         journal_states=common.state_counts(journal_status),
         possible_duplicates=int(journal_status.get("possible_duplicates", 0)),
