@@ -26,12 +26,11 @@ import argparse
 import contextlib
 import json
 import queue
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -39,6 +38,7 @@ import requests
 
 from bench import _common as common
 from bench import _soak_clients as clients_
+from bench._soak_cluster import Cluster
 from bench._soak_faults import ConnectionDropper, SabotageProxy
 from bench._soak_verdict import (
     SoakReport,
@@ -70,75 +70,6 @@ TIME_COMPRESSION = {
 DEFAULT_DROPS = {"sqlite": 0, "postgres": 10}
 
 
-class Cluster:
-    """The app's gunicorn instances and journal workers, killable and restartable by index.
-
-    A process that dies by itself (not killed by the soak) is restarted so the run goes on, and counted
-    in ``died``: the verdict fails on it (a worker that exits on a dropped connection is a finding).
-    """
-
-    def __init__(self, tmp_path: Path, env: dict[str, str], apps: int, workers: int) -> None:
-        self.tmp_path = tmp_path
-        self.env = env
-        self.ports = [common.free_port() for _ in range(apps)]
-        self.apps: list[subprocess.Popen | None] = [None] * apps
-        self.workers: list[subprocess.Popen | None] = [None] * workers
-        self.app_kills = 0
-        self.worker_kills = 0
-        self.died: Counter = Counter()
-
-    def urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{port}" for port in self.ports]
-
-    def start_app(self, index: int) -> None:
-        log = self.tmp_path / f"app{index}.log"
-        self.apps[index] = common.start_gunicorn("wsgi:app", self.ports[index], self.env, log)
-
-    def start_worker(self, index: int) -> None:
-        self.workers[index] = common.start_worker(self.env, self.tmp_path / f"worker{index}.log")
-
-    def start(self) -> None:
-        for index in range(len(self.apps)):
-            self.start_app(index)
-        for index in range(len(self.workers)):
-            self.start_worker(index)
-
-    def kill_app(self, index: int) -> None:
-        """SIGKILL the gunicorn master and all its workers at once (a crash), then start it again."""
-        process = self.apps[index]
-        assert process is not None
-        common.kill_group(process)
-        self.app_kills += 1
-        time.sleep(0.5)
-        self.start_app(index)
-
-    def kill_worker(self, index: int) -> None:
-        process = self.workers[index]
-        assert process is not None
-        common.kill_group(process)
-        self.worker_kills += 1
-        time.sleep(0.2)
-        self.start_worker(index)
-
-    def restart_dead(self) -> None:
-        """Restart (and count) any app or worker that exited although nobody killed it."""
-        for index, process in enumerate(self.workers):
-            if process is not None and process.poll() is not None:
-                self.died[f"worker exit {process.returncode}"] += 1
-                common.stop_group(process)
-                self.start_worker(index)
-        for index, process in enumerate(self.apps):
-            if process is not None and process.poll() is not None:
-                self.died[f"app exit {process.returncode}"] += 1
-                common.stop_group(process)
-                self.start_app(index)
-
-    def stop(self) -> None:
-        for process in [*self.workers, *self.apps]:
-            if process is not None:
-                common.stop_group(process)
-
-
 def _event_plan(kills: int, drops: int) -> list[tuple[float, str, int]]:
     """Progress fractions at which to kill (apps and workers interleaved) and to drop the database
     connections, spread over the load."""
@@ -149,6 +80,61 @@ def _event_plan(kills: int, drops: int) -> list[tuple[float, str, int]]:
     for k in range(drops):
         plan.append(((k + 0.5) / (drops + 0.5), "drop", k))
     return sorted(plan)
+
+
+class _Disturber:
+    """Makes one planned event: a SIGKILL of an app or a worker (round robin), or a connection drop."""
+
+    def __init__(self, cluster: Cluster, dropper: ConnectionDropper | None) -> None:
+        self.cluster = cluster
+        self.dropper = dropper
+
+    def __call__(self, what: str, k: int) -> str:
+        if what == "app":
+            index = k % len(self.cluster.apps)
+            self.cluster.kill_app(index)
+            return f"SIGKILL app {index}"
+        if what == "worker":
+            index = k % len(self.cluster.workers)
+            self.cluster.kill_worker(index)
+            return f"SIGKILL worker {index}"
+        assert self.dropper is not None
+        return f"ended {self.dropper.drop()} database connections"
+
+
+def _load(
+    people: clients_.People,
+    clients: int,
+    plan: list[tuple[float, str, int]],
+    disturb: _Disturber,
+    say: Callable[..., None],
+) -> float:
+    """Run ``clients`` client threads until every person is done, making each planned event when the share
+    of people done reaches it; returns the load's duration in seconds."""
+    total = people.jobs.qsize()
+    tally = people.tally
+    threads = [
+        threading.Thread(target=clients_.run_client, args=(people, slot), daemon=True)
+        for slot in range(clients)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    last_report = time.monotonic()
+    while any(thread.is_alive() for thread in threads):
+        done_fraction = tally.finished / total
+        while plan and done_fraction >= plan[0][0]:
+            _, what, k = plan.pop(0)
+            say(f"  {disturb(what, k)} at {done_fraction:.0%}", flush=True)
+        disturb.cluster.restart_dead()
+        if time.monotonic() - last_report > 10:
+            last_report = time.monotonic()
+            say(f"  {tally.finished}/{total} done, {len(tally.accepted)} accepted", flush=True)
+        time.sleep(0.05)
+    # Kills and drops not yet made (the load ended first) still happen: the soak promises them.
+    for _, what, k in plan:
+        say(f"  {disturb(what, k)} after the load", flush=True)
+    return time.monotonic() - started
 
 
 def _wait_drained(env: dict[str, str], cluster: Cluster, timeout: float) -> dict:
@@ -224,40 +210,7 @@ def run_soak(
         for index in range(requests_total):
             jobs.put(index)
         people = clients_.People(urls=urls, tokens=tokens, bodies=bodies, jobs=jobs, tally=tally)
-        threads = [
-            threading.Thread(target=clients_.run_client, args=(people, slot), daemon=True)
-            for slot in range(clients)
-        ]
-        load_started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        plan = _event_plan(kills, drops)
-
-        def act(what: str, k: int) -> str:
-            if what == "app":
-                cluster.kill_app(k % apps)
-                return f"SIGKILL app {k % apps}"
-            if what == "worker":
-                cluster.kill_worker(k % workers)
-                return f"SIGKILL worker {k % workers}"
-            assert dropper is not None
-            return f"ended {dropper.drop()} database connections"
-
-        last_report = time.monotonic()
-        while any(thread.is_alive() for thread in threads):
-            done_fraction = tally.finished / requests_total
-            while plan and done_fraction >= plan[0][0]:
-                _, what, k = plan.pop(0)
-                say(f"  {act(what, k)} at {done_fraction:.0%}", flush=True)
-            cluster.restart_dead()
-            if time.monotonic() - last_report > 10:
-                last_report = time.monotonic()
-                say(f"  {tally.finished}/{requests_total} done, {len(tally.accepted)} accepted", flush=True)
-            time.sleep(0.05)
-        # Kills and drops not yet made (the load ended first) still happen: the soak promises them.
-        for _, what, k in plan:
-            say(f"  {act(what, k)} after the load", flush=True)
-        load_seconds = time.monotonic() - load_started
+        load_seconds = _load(people, clients, _event_plan(kills, drops), _Disturber(cluster, dropper), say)
 
         say("load done; faults off, waiting for the worker to drain the journal", flush=True)
         emulator.faults()
