@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bench._soak_clients import MAX_TRIES, ServerError
@@ -72,7 +72,8 @@ def first_journaled(rows: Iterable[Mapping[str, Any]], person_of: Mapping[str, i
         person = person_of.get(str(row.get("subscriber_key")))
         if person is None:
             continue
-        created = datetime.fromisoformat(str(row["created_at"])).timestamp()
+        stamp = datetime.fromisoformat(str(row["created_at"]))
+        created = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()  # the journal's UTC
         first[person] = min(created, first.get(person, created))
     return first
 

@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 import requests
 
 from bench import _common as common
-from bench import _soak_clients as clients_
+from bench import _soak_clients as soak_clients
 from bench._soak_cluster import Cluster
 from bench._soak_faults import ConnectionDropper, SabotageProxy
 from bench._soak_verdict import (
@@ -103,7 +103,7 @@ class _Disturber:
 
 
 def _load(
-    people: clients_.People,
+    people: soak_clients.People,
     clients: int,
     plan: list[tuple[float, str, int]],
     disturb: _Disturber,
@@ -114,7 +114,7 @@ def _load(
     total = people.jobs.qsize()
     tally = people.tally
     threads = [
-        threading.Thread(target=clients_.run_client, args=(people, slot), daemon=True)
+        threading.Thread(target=soak_clients.run_client, args=(people, slot), daemon=True)
         for slot in range(clients)
     ]
     started = time.monotonic()
@@ -202,14 +202,14 @@ def run_soak(
         landing = requests.get(f"{cluster.urls()[0]}/unsubscribe", params={"t": tokens[0]}, timeout=10)
         landing.raise_for_status()
         form = urlencode(common.form_fields(landing.text, scope="list"))
-        bodies = {kind: clients_.body_for(kind, form) for kind in set(clients_.KINDS)}
+        bodies = {kind: soak_clients.body_for(kind, form) for kind in set(soak_clients.KINDS)}
 
         emulator.faults(**FAULTS)
-        tally = clients_.Tally()
+        tally = soak_clients.Tally()
         jobs: queue.Queue = queue.Queue()
         for index in range(requests_total):
             jobs.put(index)
-        people = clients_.People(urls=urls, tokens=tokens, bodies=bodies, jobs=jobs, tally=tally)
+        people = soak_clients.People(urls=urls, tokens=tokens, bodies=bodies, jobs=jobs, tally=tally)
         load_seconds = _load(people, clients, _event_plan(kills, drops), _Disturber(cluster, dropper), say)
 
         say("load done; faults off, waiting for the worker to drain the journal", flush=True)
@@ -240,7 +240,7 @@ def _report(
     *,
     db: str,
     subscriptions: list[common.Subscription],
-    tally: clients_.Tally,
+    tally: soak_clients.Tally,
     cluster: Cluster,
     dropper: ConnectionDropper | None,
     state: dict,
@@ -255,12 +255,12 @@ def _report(
     lost: list[str] = []
     for index in sorted(tally.accepted):
         sub = subscriptions[index]
-        if clients_.kind_of(index) in clients_.ALL_EMAIL_KINDS:
+        if soak_clients.kind_of(index) in soak_clients.ALL_EMAIL_KINDS:
             done = sub.subscriber_key in mc.master_unsubscribed
         else:
             done = (sub.subscriber_key, sub.job_id) in mc.events
         if not done:
-            lost.append(f"{sub.subscriber_key}/job {sub.job_id} ({clients_.kind_of(index)})")
+            lost.append(f"{sub.subscriber_key}/job {sub.job_id} ({soak_clients.kind_of(index)})")
     person_of = {sub.subscriber_key: index for index, sub in enumerate(subscriptions)}
     latencies_ms = [x * 1000 for x in tally.latencies]
     return SoakReport(

@@ -114,19 +114,23 @@ def test_a_5xx_counts_as_journaled_only_when_the_entry_existed_when_it_arrived()
         {"subscriber_key": "bench-000002", "created_at": "2026-12-01T10:00:01.000000+00:00"},
         {"subscriber_key": "bench-000002", "created_at": "2026-12-01T10:00:09.000000+00:00"},
         {"subscriber_key": "someone-else", "created_at": "2026-12-01T09:00:00.000000+00:00"},
+        {"subscriber_key": "bench-000004", "created_at": "2026-12-01T10:00:01"},  # no zone: the journal's UTC
     ]
-    first = first_journaled(rows, {"bench-000001": 1, "bench-000002": 2, "bench-000003": 3})
+    first = first_journaled(
+        rows, {"bench-000001": 1, "bench-000002": 2, "bench-000003": 3, "bench-000004": 4}
+    )
     ten = datetime(2026, 12, 1, 10, tzinfo=UTC).timestamp()
     errors = [
         ServerError(person=1, at=ten + 2, status=503, clear_try_again=True),  # entry made by a later retry
         ServerError(person=2, at=ten + 2, status=503, clear_try_again=True),  # held since 10:00:01
         ServerError(person=2, at=ten + 3, status=500, clear_try_again=False),  # held, but a 500 page
         ServerError(person=3, at=ten + 2, status=503, clear_try_again=True),  # never journaled
+        ServerError(person=4, at=ten + 2, status=503, clear_try_again=True),  # held since 10:00:01 UTC
     ]
     figures = judge_server_errors(errors, first)
-    assert (figures.seen, figures.journaled, figures.unjournaled, figures.journaled_not_clear) == (4, 1, 2, 1)
-    assert figures.people == 3
-    assert figures.statuses == {"503": 3, "500": 1}
+    assert (figures.seen, figures.journaled, figures.unjournaled, figures.journaled_not_clear) == (5, 2, 2, 1)
+    assert figures.people == 4
+    assert figures.statuses == {"503": 4, "500": 1}
 
 
 def test_only_a_503_that_says_try_again_is_a_clear_try_again_page() -> None:
