@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-fuzz
+.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-soak-selfcheck bench-fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench-soak: $(STAMP)
 
 bench-soak-postgres: $(STAMP)
 	$(BIN)/python -m bench.soak --db postgres
+
+## The soak through a proxy that answers 90 % of POSTs 503 without forwarding them: its verdict must fail.
+bench-soak-selfcheck: $(STAMP)
+	$(BIN)/python -m bench.soak --requests 100 --sabotage 0.9 | tee /dev/stderr \
+		| grep "5xx answers to requests the journal did not hold" > /dev/null
 
 bench-fuzz: $(STAMP)
 	$(BIN)/python -m bench.fuzz

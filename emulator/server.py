@@ -49,6 +49,7 @@ class Emulator:
         self.tokens: dict[str, Token] = {}
         self.faults = FaultConfig()
         self.stats = _zero_stats()
+        self.faults_by_kind: dict[str, int] = {}  # kind -> calls that drew it (the soak checks each ran)
 
     def reset(self) -> None:
         """Demo data reloaded; events, stats, faults and tokens cleared."""
@@ -58,6 +59,7 @@ class Emulator:
             self.tokens.clear()
             self.faults = FaultConfig()
             self.stats = _zero_stats()
+            self.faults_by_kind = {}
 
     def count(self, name: str, amount: int = 1) -> None:
         with self.lock:
@@ -92,6 +94,7 @@ class Emulator:
             state = self.account.to_json()
             state["stats"] = dict(self.stats)
             state["faults"] = self.faults.to_json()
+            state["faults_injected_by_kind"] = dict(self.faults_by_kind)
         return state
 
 
@@ -224,6 +227,7 @@ def _soap_call(emulator: Emulator) -> Response:
         injected = config.draw()
         if injected is not None:
             emulator.stats["faults_injected"] += 1
+            emulator.faults_by_kind[injected] = emulator.faults_by_kind.get(injected, 0) + 1
     if config.latency_ms:
         time.sleep(config.latency_ms / 1000)
     if injected == "drop":
