@@ -7,16 +7,21 @@ so the page would say "could not find that subscription" while the person stays 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
 from flask import Flask
 from flow_helpers import ALL_SUBSCRIBERS, BRAND_NEWSLETTER, CHILD_MID, NEWSLETTER, journal_entries, link
 
 from app.journal import get_delivery
 from app.journal.models import State
 from scripts.demo import demo_environment
+from tests.conftest import ROOT, stop_process
+from tests.ops.ops_helpers import app_environment, form_fields, start_gunicorn
 
 CHILD_ALL_SUBSCRIBERS = "2000"
 UNKNOWN_MID = "510009999"  # a number, so it is sent as Client/ID, but no unit of the account
@@ -100,3 +105,35 @@ def test_an_unknown_business_unit_is_rejected_with_marketing_clouds_words_not_re
         get_delivery().deliver_due()
     assert emulator.state()["stats"]["soap_calls"] == calls  # nothing left to retry
     assert journal_entries(app)[0].attempts == 1
+
+
+def test_the_issues_steps_over_real_http_gunicorn_and_the_mint_link_cli(
+    emulator: Any, tmp_path: Path
+) -> None:
+    """`make run`'s settings, a link from `flask mint-link --mid 510001001`, the form over HTTP."""
+    env = app_environment(emulator, tmp_path, **make_run_settings(), INLINE_DELIVERY_BUDGET="3")
+    server = start_gunicorn(env, tmp_path)
+    try:
+        link_of_the_issue = ["--subscriber-key", "child-003", "--job-id", "28001", "--list-id", "27914"]
+        link_of_the_issue += ["--batch-id", "0", "--mid", CHILD_MID, "--base-url", server.base_url]
+        minted = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "mint-link", *link_of_the_issue],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert minted.returncode == 0, minted.stderr
+        url = minted.stdout.strip().splitlines()[-1]
+        action, fields = form_fields(requests.get(url, timeout=10).text)
+        fields["scope"] = "all"
+        done = requests.post(requests.compat.urljoin(url, action), data=fields, timeout=10)
+        assert done.status_code == 200
+        assert "You will no longer receive marketing email" in done.text
+        assert subscriber_status(emulator, "child-003") == "Unsubscribed"
+        assert [(e["subscriber_key"], e["list_id"], e["mid"]) for e in emulator.events()] == [
+            ("child-003", CHILD_ALL_SUBSCRIBERS, CHILD_MID)
+        ]
+    finally:
+        stop_process(server.process)
