@@ -7,12 +7,14 @@ so the page would say "could not find that subscription" while the person stays 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from flask import Flask
 from flow_helpers import ALL_SUBSCRIBERS, BRAND_NEWSLETTER, CHILD_MID, NEWSLETTER, journal_entries, link
@@ -137,3 +139,42 @@ def test_the_issues_steps_over_real_http_gunicorn_and_the_mint_link_cli(
         ]
     finally:
         stop_process(server.process)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("510001000=1000", "'510001000=1000' is not MID:ListID"),
+        ("510001000:1000,510001000:2000", "MID 510001000 is given twice"),
+        ("510001000:", "'510001000:' is not MID:ListID"),
+    ],
+)
+def test_a_malformed_list_per_unit_stops_start_up_with_one_line(
+    emulator: Any, tmp_path: Path, value: str, problem: str
+) -> None:
+    env = app_environment(emulator, tmp_path, SFMC_ALL_SUBSCRIBERS_LISTS=value)
+    checked = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "check-config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 2
+    assert f"SFMC_ALL_SUBSCRIBERS_LISTS is invalid: {problem}" in checked.stderr + checked.stdout
+
+
+def test_check_config_shows_the_list_of_each_unit(emulator: Any, tmp_path: Path) -> None:
+    env = app_environment(emulator, tmp_path, SFMC_ALL_SUBSCRIBERS_LISTS=" 510001001:2000 , 510001000:1000")
+    checked = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "check-config", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
+    shown = json.loads(checked.stdout)
+    assert shown["SFMC_ALL_SUBSCRIBERS_LISTS"] == "510001001:2000,510001000:1000"
