@@ -21,14 +21,15 @@ from typing import Any
 from app.sfmc.errors import SfmcAuthError, SfmcError, SfmcProtocolError
 from app.sfmc.models import ExecuteResult, UnsubOutcome
 
-from .delivery_values import CALLS_PER_ATTEMPT, OUTCOME_STATES, DeliverySettings, DrainReport, short_error
+from .delivery_values import CALLS_PER_ATTEMPT as CALLS_PER_ATTEMPT  # re-exported, as are the next two
+from .delivery_values import OUTCOME_STATES, DeliverySettings, DrainReport, short_error
+from .delivery_values import due_report_line as due_report_line
+from .events import reason_text as reason_text
 from .events import to_event
 from .models import JournalEntry, State, UnsubscribeRequest
 from .store import AttemptResult, Claim, Journal, utcnow
 
 logger = logging.getLogger(__name__)
-
-__all__ = ["CALLS_PER_ATTEMPT", "Delivery", "DeliverySettings", "DrainReport"]  # callers import these here
 
 #: Inline attempts running at once per process: at least gunicorn's threads, so a POST's attempt starts
 #: at once (threads are started on demand). An attempt not started within the budget is left to the worker.
