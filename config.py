@@ -88,6 +88,23 @@ def _optional_mid(value: str) -> int | None:
     return _positive_int(value)
 
 
+def _mid_list_pairs(value: str) -> tuple[str, ...] | None:
+    """``MID:ListID,MID:ListID`` (positive numbers, each MID once) as normalised ``MID:ListID`` texts."""
+    pairs: dict[int, int] = {}
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        mid_text, _, list_text = item.partition(":")
+        try:
+            mid, list_id = _positive_int(mid_text), _positive_int(list_text)
+        except ValueError:
+            raise ValueError(f"{item!r} is not MID:ListID (two positive numbers)") from None
+        if mid in pairs:
+            raise ValueError(f"MID {mid} is given twice")
+        pairs[mid] = list_id
+    return tuple(f"{mid}:{list_id}" for mid, list_id in pairs.items()) or None
+
+
 def _signing_keys(value: str) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in value.split(",") if key.strip())
     if not keys:
@@ -165,8 +182,16 @@ SETTINGS: tuple[Setting, ...] = (
         "SFMC_ALL_SUBSCRIBERS_LIST_ID",
         _optional_text,
         None,
-        "ListID of All Subscribers; with it an 'all email' unsubscribe is still tracked against "
-        "the job, without it Marketing Cloud master-unsubscribes without an UnsubEvent",
+        "ListID of All Subscribers of the unit tokens act in (entries without a MID or with "
+        "SFMC_ACCOUNT_ID); with it an 'all email' unsubscribe is still tracked against the job, without "
+        "it Marketing Cloud master-unsubscribes without an UnsubEvent",
+    ),
+    Setting(
+        "SFMC_ALL_SUBSCRIBERS_LISTS",
+        _mid_list_pairs,
+        None,
+        "All Subscribers ListID per business unit, MID:ListID comma-separated (e.g. "
+        "510001000:1000,510001001:2000); a unit not listed gets no job context for 'all email'",
     ),
     # Journal and delivery
     Setting(

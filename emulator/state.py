@@ -280,11 +280,14 @@ class Account:
         if name != "LogUnsubEvent":
             if name is not None and name.lower() == "logunsubevent":
                 return ExecuteResult("Error", OBJECT_REFERENCE)
-            return ExecuteResult("Error", f"Execute request name {name!r} is not supported by the emulator.")
+            # Marketing Cloud's text (documented observation), and like it no ErrorCode.
+            return ExecuteResult("Error", f"Unable to find a handler for the {name or ''} method.")
         mid = token_mid
         if client_id is not None and client_id.strip():
             wanted = _int(client_id)
             if wanted is None or not self._may_act_in(token_mid, wanted):
+                # [I] Marketing Cloud's words for this are not documented; like its other refusals of a
+                # request it could read but not act on, the result carries no ErrorCode.
                 text = f"Client ID {client_id} is not a business unit this token may act in."
                 return ExecuteResult("Error", text)
             mid = wanted

@@ -85,7 +85,9 @@ def demo_environment(emulator_url: str, app_port: int, instance: Path) -> dict[s
             "SFMC_AUTH_URL": emulator_url,
             "SFMC_CLIENT_ID": "demo-client-id",
             "SFMC_CLIENT_SECRET": "demo-client-secret",
-            "SFMC_ALL_SUBSCRIBERS_LIST_ID": "1000",
+            # Every business unit has its own All Subscribers list (emulator/data/demo.json).
+            "SFMC_ACCOUNT_ID": "510001000",
+            "SFMC_ALL_SUBSCRIBERS_LISTS": "510001000:1000,510001001:2000",
             "LINK_SIGNING_KEYS": DEMO_SIGNING_KEY,
             "DATABASE_URL": f"sqlite:///{instance / 'demo-journal.sqlite3'}",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{app_port}",

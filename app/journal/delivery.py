@@ -1,7 +1,8 @@
 """Deliver journaled requests to Marketing Cloud: batching per business unit, outcome mapping, backoff.
 
-No Flask here except reading settings in ``DeliverySettings.from_config``; the worker, the CLI and the inline
-attempt after a POST all go through ``Delivery``.
+No Flask here; the worker, the CLI and the inline attempt after a POST all go through ``Delivery``. Its
+settings and its drain report are in ``delivery_values``, the mapping of an entry to a LogUnsubEvent in
+``events``.
 """
 
 from __future__ import annotations
@@ -9,151 +10,30 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from app.sfmc.errors import SfmcAuthError, SfmcError, SfmcProtocolError
-from app.sfmc.models import MAX_REQUESTS_PER_CALL, ExecuteResult, LogUnsubEvent, OutcomeKind
+from app.sfmc.models import ExecuteResult, UnsubOutcome
 
-from .models import REASON_LABELS, JournalEntry, Scope, Source, State, UnsubscribeRequest
+from .delivery_values import CALLS_PER_ATTEMPT as CALLS_PER_ATTEMPT  # re-exported, as are the next two
+from .delivery_values import OUTCOME_STATES, DeliverySettings, DrainReport, short_error
+from .delivery_values import due_report_line as due_report_line
+from .events import reason_text as reason_text
+from .events import to_event
+from .models import JournalEntry, State, UnsubscribeRequest
 from .store import AttemptResult, Claim, Journal, utcnow
 
 logger = logging.getLogger(__name__)
 
-ONE_CLICK_REASON = "One-click unsubscribe (RFC 8058)"
-NO_REASON = "Profile Center: No reason given"
-MAX_REASON_CHARS = 250  # Marketing Cloud's reports show a short line; a long free text is cut
-MAX_ERROR_CHARS = 500
 #: Inline attempts running at once per process: at least gunicorn's threads, so a POST's attempt starts
 #: at once (threads are started on demand). An attempt not started within the budget is left to the worker.
 INLINE_POOL_SIZE = 32
-
-# Characters XML 1.0 cannot carry; a pasted free text must never make the whole batch unbuildable.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-_OUTCOME_STATES = {
-    OutcomeKind.DELIVERED: State.DELIVERED,
-    OutcomeKind.ALREADY: State.ALREADY,
-    OutcomeKind.REJECTED: State.REJECTED,
-}
-
-
-#: HTTP calls one delivery attempt may make: token, Execute, token refresh, Execute again.
-CALLS_PER_ATTEMPT = 4
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    """The delivery knobs, from the app's settings (see docs/journal.md, "Tuning")."""
-
-    batch_size: int = MAX_REQUESTS_PER_CALL
-    max_attempts: int = 30
-    max_age_hours: float = 36.0
-    lease_seconds: float = 120.0
-    backoff_base_seconds: float = 10.0
-    backoff_max_seconds: float = 3600.0
-    inline_budget_seconds: float = 1.0
-    sfmc_timeout_seconds: float = 5.0
-    poll_seconds: float = 2.0
-    all_subscribers_list_id: str | None = None
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> DeliverySettings:
-        return cls(
-            batch_size=max(1, min(int(config["DELIVERY_BATCH_SIZE"]), MAX_REQUESTS_PER_CALL)),
-            max_attempts=int(config["DELIVERY_MAX_ATTEMPTS"]),
-            max_age_hours=float(config["DELIVERY_MAX_AGE_HOURS"]),
-            lease_seconds=float(config.get("DELIVERY_LEASE_SECONDS") or 120.0),
-            backoff_base_seconds=float(config.get("DELIVERY_BACKOFF_BASE_SECONDS") or 10.0),
-            backoff_max_seconds=float(config.get("DELIVERY_BACKOFF_MAX_SECONDS") or 3600.0),
-            inline_budget_seconds=float(config["INLINE_DELIVERY_BUDGET"]),
-            sfmc_timeout_seconds=float(config["SFMC_TIMEOUT"]),
-            poll_seconds=float(config["WORKER_POLL_SECONDS"]),
-            all_subscribers_list_id=config.get("SFMC_ALL_SUBSCRIBERS_LIST_ID"),
-        )
-
-    @property
-    def inline_lease_seconds(self) -> float:
-        """An inline attempt may outlive the page's budget: a token fetch, the call, a token refresh and one
-        retry, each bounded by the client's total deadline of 2 x SFMC_TIMEOUT. The worker leaves it alone
-        meanwhile."""
-        return max(self.lease_seconds, CALLS_PER_ATTEMPT * 2 * self.sfmc_timeout_seconds + 5)
-
-
-@dataclass
-class DrainReport:
-    """What one drain did: Execute calls, entries sent, and where they ended."""
-
-    calls: int = 0
-    sent: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    failed_calls: int = 0
-    buried: int = 0
-
-    def count(self, state: State, n: int = 1) -> None:
-        key = "retry" if state is State.PENDING else str(state)
-        self.outcomes[key] = self.outcomes.get(key, 0) + n
-
-    def merge(self, other: DrainReport) -> None:
-        self.calls += other.calls
-        self.sent += other.sent
-        self.failed_calls += other.failed_calls
-        self.buried += other.buried
-        for key, n in other.outcomes.items():
-            self.outcomes[key] = self.outcomes.get(key, 0) + n
-
-
-def reason_text(request: UnsubscribeRequest) -> str:
-    """The English ``Reason`` Marketing Cloud shows in its reports (contract in docs/architecture.md)."""
-    if request.source is Source.ONE_CLICK:
-        return ONE_CLICK_REASON
-    if not request.reason_code:
-        return NO_REASON
-    label = REASON_LABELS.get(request.reason_code, REASON_LABELS["other"])
-    reason = f"Profile Center: {label}"
-    free_text = " ".join(_NOT_XML.sub("", request.reason_text or "").split())
-    if request.reason_code == "other" and free_text:
-        reason = f"{reason}: {free_text}"
-    if len(reason) > MAX_REASON_CHARS:
-        reason = reason[: MAX_REASON_CHARS - 1] + "…"
-    return reason
-
-
-def to_event(request: UnsubscribeRequest, *, all_subscribers_list_id: str | None = None) -> LogUnsubEvent:
-    """Map a journaled request to the LogUnsubEvent Marketing Cloud should receive.
-
-    ``Scope.LIST`` sends the job context from the link. ``Scope.ALL`` sends JobID/BatchID with the All
-    Subscribers list when it is configured (master unsubscribe tracked against the job), otherwise no job
-    context at all (Marketing Cloud then master-unsubscribes without an UnsubEvent).
-    """
-    if request.scope is Scope.LIST:
-        job_id, list_id, batch_id = request.job_id, request.list_id, request.batch_id
-    elif all_subscribers_list_id:
-        job_id, list_id, batch_id = request.job_id, all_subscribers_list_id, request.batch_id
-    else:
-        job_id = list_id = batch_id = None
-    return LogUnsubEvent(
-        subscriber_key=request.subscriber_key or None,
-        subscriber_id=request.subscriber_id or None,
-        email=request.email or None,
-        job_id=job_id or None,
-        list_id=list_id or None,
-        batch_id=batch_id or None,
-        reason=reason_text(request),
-        client_mid=request.mid or None,
-    )
-
-
-def _short(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
 class Delivery:
@@ -311,10 +191,7 @@ class Delivery:
         """Send one claimed batch in one Execute call and apply each outcome by position."""
         entries = claim.entries
         report = DrainReport(calls=1, sent=len(entries))
-        events = [
-            to_event(entry.request, all_subscribers_list_id=self.settings.all_subscribers_list_id)
-            for entry in entries
-        ]
+        events = [to_event(entry.request, all_subscribers=self.settings.all_subscribers) for entry in entries]
         whole_call_failed = False
         try:
             result: ExecuteResult = self.client.log_unsub_events(events)
@@ -331,12 +208,12 @@ class Delivery:
                 "Marketing Cloud call failed; batch will be retried",
                 extra={
                     "error": type(exc).__name__,
-                    "detail": _short(exc),
+                    "detail": short_error(exc),
                     "entries": len(entries),
                     "maybe_sent": maybe_sent,
                 },
             )
-            error = f"{type(exc).__name__}: {_short(exc)}"
+            error = f"{type(exc).__name__}: {short_error(exc)}"
             results = [self._retry_or_bury(entry, error, None, maybe_sent=maybe_sent) for entry in entries]
         except Exception as exc:  # a bug must not stop the worker or fail the page; the batch is retried
             whole_call_failed = True
@@ -355,24 +232,21 @@ class Delivery:
                 report.count(item.state)
         return report, whole_call_failed
 
-    def _result(self, entry: JournalEntry, outcome: Any, request_id: str | None) -> AttemptResult:
-        state = _OUTCOME_STATES.get(outcome.kind)
+    def _result(self, entry: JournalEntry, outcome: UnsubOutcome, request_id: str | None) -> AttemptResult:
+        state = OUTCOME_STATES.get(outcome.kind)
         if state is None:  # TRANSIENT: an error code we do not know; worth another try
-            error = (
-                f"error code {outcome.error_code}: {outcome.meaning or outcome.status_message or 'unknown'}"
-            )
             return self._retry_or_bury(
-                entry, _short(error), outcome.error_code, maybe_sent=False, request_id=request_id
-            )
-        last_error = None
-        if state is State.REJECTED:
-            last_error = _short(
-                outcome.meaning or outcome.status_message or f"error code {outcome.error_code}"
+                entry,
+                short_error(outcome.summary),
+                outcome.error_code,
+                maybe_sent=False,
+                request_id=request_id,
             )
         return AttemptResult(
             entry_id=entry.id,
             state=state,
-            last_error=last_error,
+            # Marketing Cloud's own words first: they name what failed (the list, the job, the unit).
+            last_error=short_error(outcome.summary) if state is State.REJECTED else None,
             error_code=outcome.error_code,
             sfmc_request_id=request_id,
             sfmc_status_message=outcome.status_message,
@@ -398,7 +272,9 @@ class Delivery:
             return AttemptResult(
                 entry_id=entry.id,
                 state=State.DEAD,
-                last_error=_short(f"gave up after {entry.attempts} attempts over {age_hours:.1f} h: {error}"),
+                last_error=short_error(
+                    f"gave up after {entry.attempts} attempts over {age_hours:.1f} h: {error}"
+                ),
                 error_code=error_code,
                 sfmc_request_id=request_id,
                 possible_duplicate=maybe_sent,
@@ -421,9 +297,3 @@ class Delivery:
             self.settings.backoff_base_seconds * 2 ** min(max(attempts - 1, 0), 30),
         )
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
-
-
-def due_report_line(report: DrainReport) -> str:
-    """One line for the CLI: what a drain did."""
-    outcomes = ", ".join(f"{key} {n}" for key, n in sorted(report.outcomes.items())) or "nothing"
-    return f"{report.calls} call(s), {report.sent} entr{'y' if report.sent == 1 else 'ies'} sent: {outcomes}"

@@ -31,8 +31,8 @@ class OutcomeKind(StrEnum):
 
     DELIVERED = "delivered"  # StatusCode OK: unsubscribed and the event logged
     ALREADY = "already"  # ErrorCode 401 or 12012: the person is unsubscribed already
-    REJECTED = "rejected"  # ErrorCode 400, 402-407: retrying the same request cannot succeed
-    TRANSIENT = "transient"  # an unknown error code: worth retrying later
+    REJECTED = "rejected"  # ErrorCode 400, 402-407, or an error without ErrorCode: a retry cannot succeed
+    TRANSIENT = "transient"  # an error code we do not know (or cannot read): worth retrying later
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,25 @@ class UnsubOutcome:
     def unsubscribed(self) -> bool:
         """True when the person is unsubscribed now (delivered, or already was)."""
         return self.kind in (OutcomeKind.DELIVERED, OutcomeKind.ALREADY)
+
+    @property
+    def summary(self) -> str:
+        """One line for ``last_error`` and logs: Marketing Cloud's own words first, then the code.
+
+        The StatusMessage names what really failed (``The specified ListID could not be found.``), where our
+        reading of a code can only repeat the documentation (400 is documented for a JobID), so it comes
+        first; our ``meaning`` only stands in when there is no message.
+        """
+        said = self.status_message
+        if self.error_code is not None:
+            return (
+                f"{said} (ErrorCode {self.error_code})"
+                if said
+                else f"ErrorCode {self.error_code}: {self.meaning}"
+            )
+        if said:
+            return f"{said} ({self.meaning})" if self.meaning else said
+        return self.meaning or "no StatusMessage and no ErrorCode"
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,8 @@ def parse_execute_response(message: etree._Element, *, expected: int | None = No
     outcomes = []
     for result in message.iterchildren(_RESULTS):
         # One pass over the few children (faster than three findtext calls; this runs 50 times a call).
-        texts = {child.tag: child.text for child in result}
+        texts = {child.tag: child.text or "" for child in result}
+        # An absent ErrorCode (None) and an empty one ("") are told apart: see ``_read_outcome``.
         key = (texts.get(_STATUS_CODE), texts.get(_STATUS_MESSAGE), texts.get(_ERROR_CODE))
         outcome = _outcomes.get(key)
         if outcome is None:
@@ -214,8 +215,13 @@ def _read_outcome(status_text: str | None, message_text: str | None, code_text: 
         kind, meaning = OutcomeKind.ALREADY, ERROR_MEANINGS[error_code]
     elif error_code in REJECTED_CODES:
         kind, meaning = OutcomeKind.REJECTED, ERROR_MEANINGS[error_code]
+    elif code_text is None:
+        # No ErrorCode at all: "Unable to find a handler for the X method.", "Object reference not set to
+        # an instance of an object.", a Client/ID that is no unit the token may act in. Marketing Cloud
+        # read the request and refused it; the same bytes get the same answer, so it is not retried.
+        kind, meaning = OutcomeKind.REJECTED, "refused without an ErrorCode"
     elif raw_error_code is None:
-        kind, meaning = OutcomeKind.TRANSIENT, "an error without an ErrorCode"
+        kind, meaning = OutcomeKind.TRANSIENT, "an empty ErrorCode"
     else:
         kind = OutcomeKind.TRANSIENT
         meaning = f"error code {raw_error_code} is not one LogUnsubEvent documents"

@@ -6,7 +6,18 @@ Demo identities are documented in docs/emulator.md (parent unit 510001000, child
 from __future__ import annotations
 
 import pytest
-from emu_helpers import CHILD_MID, PARENT_MID, Params, get_token, unsub
+from emu_helpers import (
+    CHILD_MID,
+    PARENT_MID,
+    Params,
+    Result,
+    envelope,
+    get_token,
+    post_soap,
+    read_answer,
+    request_element,
+    unsub,
+)
 
 DEFAULT_REASON = "Unsubscribed via Log Unsub Event Execute call"
 
@@ -257,3 +268,36 @@ def test_job_and_publication_list_together(emulator, token: str) -> None:
     state = emulator.state()
     assert _list_status(state, "17920", "1008") == "Unsubscribed"
     assert _list_status(state, "17914", "1008") == "Active"
+
+
+def _one(emulator, token: str, request) -> Result:
+    [result] = read_answer(post_soap(emulator.base_url, envelope(token, [request]))).results
+    return result
+
+
+def test_answers_without_an_error_code_as_marketing_cloud_does(emulator, token: str) -> None:
+    params = [("SubscriberKey", "child-003"), ("JobID", "28001")]
+    unknown_method = _one(emulator, token, request_element(params, name="Foo"))
+    assert (unknown_method.status_code, unknown_method.status_message, unknown_method.error_code) == (
+        "Error",
+        "Unable to find a handler for the Foo method.",  # the documented text
+        None,
+    )
+    unknown_unit = _one(emulator, token, request_element(params, client_id="510009999"))
+    assert (unknown_unit.status_code, unknown_unit.error_code) == ("Error", None)
+    assert unknown_unit.status_message == "Client ID 510009999 is not a business unit this token may act in."
+    assert emulator.events() == []
+
+
+@pytest.mark.parametrize("job", [[("JobID", "28001")], []], ids=["with-job", "list-only"])
+def test_another_units_list_is_refused_naming_the_list(emulator, token: str, job: Params) -> None:
+    # The parent's All Subscribers list (1000) with the child's Client/ID: every unit has its own.
+    params = [("SubscriberKey", "child-003"), *job, ("ListID", "1000")]
+    refused = unsub(emulator.base_url, token, params, client_id=CHILD_MID)
+    assert (refused.error_code, refused.status_message) == ("400", "The specified ListID could not be found.")
+    assert _subscriber(emulator.state(), "child-003")["status"] == "Active"
+    # The child's own All Subscribers list (2000) is a master unsubscribe tracked against the job.
+    done = unsub(emulator.base_url, token, [*params[:-1], ("ListID", "2000")], client_id=CHILD_MID)
+    assert done.status_code == "OK"
+    assert _subscriber(emulator.state(), "child-003")["status"] == "Unsubscribed"
+    assert [(e["list_id"], e["mid"]) for e in emulator.events()] == [("2000", CHILD_MID)]

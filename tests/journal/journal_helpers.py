@@ -37,6 +37,8 @@ FAST = {
     "DELIVERY_BACKOFF_MAX_SECONDS": "0.2",
     "DELIVERY_LEASE_SECONDS": "10",
     "WORKER_POLL_SECONDS": "0.1",
+    # The All Subscribers list belongs to the unit tokens act in: say which one that is.
+    "SFMC_ACCOUNT_ID": PARENT_MID,
     "SFMC_ALL_SUBSCRIBERS_LIST_ID": PARENT_ALL_SUBSCRIBERS,
 }
 

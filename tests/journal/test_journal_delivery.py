@@ -30,7 +30,8 @@ from journal_helpers import (
 
 from app.journal import deliver_inline, get_delivery, get_journal, record_and_deliver
 from app.journal import delivery as delivery_module
-from app.journal.delivery import Delivery, DeliverySettings, reason_text, to_event
+from app.journal.delivery import Delivery, DeliverySettings
+from app.journal.events import AllSubscribersLists, reason_text, to_event, utf16_units
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
 from app.journal.store import utcnow
 from app.sfmc.models import LogUnsubEvent
@@ -68,10 +69,29 @@ def test_reason_sent_to_marketing_cloud_is_english_and_readable(
     assert reason_text(UnsubscribeRequest(subscriber_key="k", **request_fields)) == expected
 
 
-def test_a_long_free_text_is_cut_to_a_readable_length() -> None:
-    reason = reason_text(UnsubscribeRequest(reason_code="other", reason_text="x" * 1000))
-    assert reason.startswith("Profile Center: Other: xxx")
-    assert len(reason) == 250
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one cluster, 11 UTF-16 units
+FLAG = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"  # England: tags
+
+
+@pytest.mark.parametrize(
+    ("free_text", "expected"),
+    [
+        ("x" * 1000, "x" * 76 + "…"),
+        # 100 UTF-16 units: an astral emoji counts 2 (as in nvarchar), so 38 of them fit, not 76.
+        ("\U0001f600" * 77, "\U0001f600" * 38 + "…"),
+        ("x" * 70 + FAMILY, "x" * 70 + "…"),  # the family: whole or not at all
+        ("x" * 66 + FAMILY, "x" * 66 + FAMILY),  # exactly 100 units: not cut
+        ("e\u0301" * 60, "e\u0301" * 38 + "…"),  # accents stay with their letter
+        ("\u202eevil\u202c \u2066iso\u2069 \u200fmark\u00ad\ufeff\x85x", "evil iso mark x"),
+        (f"{FLAG} ok", f"{FLAG} ok"),  # a flag's tag characters stay
+        ("stray\U000e0067 tag", "stray tag"),
+    ],
+    ids=["ascii", "astral", "family-cut", "family-fits", "combining", "format-controls", "flag", "stray-tag"],
+)
+def test_the_reason_fits_unsubreason_text_100_on_a_cluster_boundary(free_text: str, expected: str) -> None:
+    reason = reason_text(UnsubscribeRequest(reason_code="other", reason_text=free_text))
+    assert utf16_units(reason) <= 100
+    assert reason == f"Profile Center: Other: {expected}"
 
 
 @pytest.mark.parametrize(
@@ -95,7 +115,8 @@ def test_scope_decides_the_job_context_sent(
         mid="510001000",
         scope=scope,
     )
-    event = to_event(request, all_subscribers_list_id=all_subscribers)
+    lists = AllSubscribersLists(token_unit_list=all_subscribers, token_mid="510001000")
+    event = to_event(request, all_subscribers=lists)
     assert (event.job_id, event.list_id, event.batch_id) == expected
     assert event == LogUnsubEvent(
         subscriber_key="demo-002",
@@ -106,6 +127,42 @@ def test_scope_decides_the_job_context_sent(
         reason="Profile Center: No reason given",
         client_mid="510001000",
     )
+
+
+MAKE_RUN = {"SFMC_ALL_SUBSCRIBERS_LISTS": ("510001000:1000", "510001001:2000")}
+ONLY_THE_TOKENS = {"SFMC_ALL_SUBSCRIBERS_LIST_ID": "1000"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "mid", "expected_list"),
+    [
+        # SFMC_ALL_SUBSCRIBERS_LIST_ID is the list of the unit tokens act in, never of another unit.
+        (ONLY_THE_TOKENS, None, "1000"),
+        (ONLY_THE_TOKENS, "510001001", None),
+        (ONLY_THE_TOKENS, "510001000", None),  # without SFMC_ACCOUNT_ID: is that the token's unit? unknown
+        ({**ONLY_THE_TOKENS, "SFMC_ACCOUNT_ID": 510001000}, "510001000", "1000"),
+        ({**ONLY_THE_TOKENS, "SFMC_ACCOUNT_ID": 510001000}, "510001001", None),
+        # SFMC_ALL_SUBSCRIBERS_LISTS names each unit's own list.
+        (MAKE_RUN, "510001001", "2000"),
+        (MAKE_RUN, "510001000", "1000"),
+        (MAKE_RUN, "510009999", None),
+        (MAKE_RUN, None, None),  # no MID and no SFMC_ACCOUNT_ID: the token's unit is not known
+        ({**MAKE_RUN, "SFMC_ACCOUNT_ID": 510001001}, None, "2000"),
+        ({**MAKE_RUN, **ONLY_THE_TOKENS}, None, "1000"),
+        ({"SFMC_ALL_SUBSCRIBERS_LISTS": "510001001:2000"}, "0510001001", "2000"),
+    ],
+)
+def test_all_email_uses_the_all_subscribers_list_of_the_entrys_own_unit_or_none(
+    settings: dict[str, Any], mid: str | None, expected_list: str | None
+) -> None:
+    lists = AllSubscribersLists.from_config(settings)
+    request = UnsubscribeRequest(subscriber_key="k", job_id="28001", batch_id="0", mid=mid, scope=Scope.ALL)
+    event = to_event(request, all_subscribers=lists)
+    if expected_list is None:  # no job context at all: a plain master unsubscribe in the entry's unit
+        assert (event.job_id, event.list_id, event.batch_id) == (None, None, None)
+    else:
+        assert (event.job_id, event.list_id, event.batch_id) == ("28001", expected_list, "0")
+    assert event.client_mid == mid
 
 
 @pytest.mark.parametrize(
@@ -161,7 +218,8 @@ def test_already_unsubscribed_and_unknown_subscribers(app: Flask, emulator: Any)
     assert (master.state, master.error_code) == (State.ALREADY, 12012)
     assert already.state.unsubscribed and master.state.unsubscribed
     assert (unknown.state, unknown.error_code) == (State.REJECTED, 400)
-    assert unknown.last_error == "the subscriber could not be found on the specified JobID"
+    # Marketing Cloud's own words (they say which identifier found nobody), then the code.
+    assert unknown.last_error == "The subscriber could not be found by SubscriberKey. (ErrorCode 400)"
     assert emulator.events() == []
 
 
@@ -344,7 +402,7 @@ def test_every_request_is_delivered_once_the_fault_clears(
         assert rejected.request.subscriber_key == UNKNOWN_KEY
         assert (rejected.error_code, rejected.last_error) == (
             400,
-            "the subscriber could not be found on the specified JobID",
+            "The subscriber could not be found by SubscriberKey. (ErrorCode 400)",
         )
     assert event_keys(emulator) == EXPECTED_EVENTS
 

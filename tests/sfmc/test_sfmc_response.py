@@ -94,12 +94,33 @@ def test_every_result_in_a_batch_is_matched_by_position(shared_dir: Path) -> Non
     assert [o.unsubscribed for o in result.outcomes[:3]] == [True, False, True]
 
 
-def test_error_without_code_is_transient() -> None:
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Unable to find a handler for the Foo method.",
+        "Object reference not set to an instance of an object.",
+        "Client ID 510009999 is not a business unit this token may act in.",
+    ],
+)
+def test_an_error_without_an_error_code_is_rejected_with_marketing_clouds_words(message: str) -> None:
+    # A request Marketing Cloud read and refused without a code gets the same answer on every retry.
     body = execute_response(
-        "<Results><StatusCode>Error</StatusCode><StatusMessage>?</StatusMessage></Results>"
+        f"<Results><StatusCode>Error</StatusCode><StatusMessage>{message}</StatusMessage></Results>"
     )
     (outcome,) = parse_response(body, http_status=200, expected=1).outcomes
-    assert outcome.kind is OutcomeKind.TRANSIENT and outcome.error_code is None
+    assert outcome.kind is OutcomeKind.REJECTED and outcome.error_code is None
+    assert outcome.status_message == message and outcome.summary.startswith(message)
+
+
+@pytest.mark.parametrize("code", ["", "  ", "abc", "999"])
+def test_an_empty_or_unknown_error_code_is_transient(code: str) -> None:
+    body = execute_response(
+        f"<Results><StatusCode>Error</StatusCode><StatusMessage>?</StatusMessage><ErrorCode>{code}</ErrorCode>"
+        "</Results>"
+    )
+    (outcome,) = parse_response(body, http_status=200, expected=1).outcomes
+    assert outcome.kind is OutcomeKind.TRANSIENT
+    assert outcome.summary.startswith("?")
 
 
 def test_nested_results_properties_are_not_counted_as_results() -> None:
