@@ -9,8 +9,9 @@
    hit leaking through an entity) counts as a crash.
 2. The app (Flask test client, a real emulator over loopback, a real SQLite journal) gets random and
    mutated link tokens — including correctly signed tokens with claims of every odd type — random form
-   fields, methods, bodies and headers. Any 5xx or exception counts as a server error; a GET, HEAD or
-   OPTIONS must never log an UnsubEvent.
+   fields, methods, bodies and headers. Any 5xx or exception counts as a server error, and so does an
+   ERROR record from an ``app.*`` logger (an exception delivery swallowed); a GET, HEAD or OPTIONS must
+   never log an UnsubEvent nor add or change a journal row.
 
 Prints the cases tried and the crash / server-error counts last; exits 1 on any.
 """
@@ -816,38 +817,61 @@ def _describe(arguments: dict[str, Any]) -> str:
 
 
 class ErrorLogCounter(logging.Handler):
-    """Counts ERROR records the app logs: an exception swallowed somewhere is a finding even with a 4xx."""
+    """Counts ERROR records the app (``app.*`` loggers) logs: an exception that delivery or a view swallows
+    and logs is a failure even when the page answered 4xx or 200."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
         self.messages: Counter = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages[f"{record.name}: {record.getMessage()[:80]}"] += 1
+        if record.name == "app" or record.name.startswith("app."):
+            exc = f" ({record.exc_info[0].__name__})" if record.exc_info and record.exc_info[0] else ""
+            self.messages[f"{record.name}: {record.getMessage()[:80]}{exc}"] += 1
 
 
-def fuzz_app(cases: int, rng: random.Random) -> tuple[Tally, int]:
-    """``cases`` random requests; the tally and the number of UnsubEvents after the safe methods (0)."""
+def journal_rows(target: AppUnderTest) -> dict[int, Any]:
+    """Every journal entry now, by id: a GET, HEAD or OPTIONS must leave these exactly as they were."""
+    return {entry.id: entry for entry in target.app.extensions["journal"].iter_entries()}
+
+
+def changed_rows(before: dict[int, Any], after: dict[int, Any]) -> int:
+    """Journal rows added, changed or removed between two ``journal_rows`` snapshots."""
+    return sum(1 for entry_id in before.keys() | after.keys() if before.get(entry_id) != after.get(entry_id))
+
+
+@dataclass
+class SafeMethodEffects:
+    """What the GET, HEAD and OPTIONS requests changed: UnsubEvents logged, journal rows added or changed."""
+
+    events: int = 0
+    journal_rows: int = 0
+
+
+def fuzz_app(cases: int, rng: random.Random) -> tuple[Tally, SafeMethodEffects]:
+    """``cases`` random requests; the tally, and what the safe methods changed (nothing, or a failure)."""
     tally = Tally()
-    events_from_safe_methods = 0
+    effects = SafeMethodEffects()
     errors = ErrorLogCounter()
     logging.getLogger().addHandler(errors)
     with app_under_test() as target:
         client = target.app.test_client()
-        # Safe methods first: however odd the request, none of them may unsubscribe anyone.
+        # Safe methods first: however odd, none of them may unsubscribe anyone or journal anything.
         safe = [
             a
             for a in (random_request(rng, target.tokens, target.key) for _ in range(cases * 3))
             if a["method"] in ("GET", "HEAD", "OPTIONS")
         ][: cases // 3]
+        rows_before = journal_rows(target)
         for arguments in safe:
             check_request(client, arguments, tally)
-        events_from_safe_methods = len(target.emulator.state()["events"])
+        effects.events = len(target.emulator.state()["events"])
+        effects.journal_rows = changed_rows(rows_before, journal_rows(target))
         for _ in range(cases - len(safe)):
             check_request(client, random_request(rng, target.tokens, target.key), tally)
     logging.getLogger().removeHandler(errors)
     tally.logged_errors = errors.messages
-    return tally, events_from_safe_methods
+    return tally, effects
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -863,7 +887,7 @@ def main(argv: list[str] | None = None) -> int:
     parser_tally = fuzz_parser(args.cases, random.Random(seed))
     drip_seconds = fuzz_transport(parser_tally)
     print(f"parser and transport done in {time.monotonic() - started:.0f} s; now the app", flush=True)
-    app_tally, safe_events = fuzz_app(args.cases, random.Random(seed + 1))
+    app_tally, safe = fuzz_app(args.cases, random.Random(seed + 1))
 
     for label, tally in (("response parser", parser_tally), ("app", app_tally)):
         for crash in tally.crashes[:10]:
@@ -880,12 +904,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"app requests tried                {app_tally.cases}")
     print(f"app statuses                      {dict(sorted(app_tally.outcomes.items()))}")
-    print(f"UnsubEvents from GET/HEAD/OPTIONS {safe_events}")
-    print(f"ERROR log records (not failures)  {dict(app_tally.logged_errors.most_common(5))}")
+    print(f"UnsubEvents from GET/HEAD/OPTIONS {safe.events}")
+    print(f"journal rows by GET/HEAD/OPTIONS  {safe.journal_rows}")
+    print(f"app ERROR log records             {sum(app_tally.logged_errors.values())}")
+    for message, count in app_tally.logged_errors.most_common(5):
+        print(f"  app FAILURE: {count} x {message}")
     print(f"app server errors (5xx/crash)     {len(app_tally.crashes)}")
     print(f"total time                        {time.monotonic() - started:.0f} s")
     drip_held_too_long = drip_seconds > 2 * 2 + 1  # the deadline plus a second of slack
-    failed = parser_tally.crashes or app_tally.crashes or safe_events or drip_held_too_long
+    failed = (
+        parser_tally.crashes
+        or app_tally.crashes
+        or app_tally.logged_errors
+        or safe.events
+        or safe.journal_rows
+        or drip_held_too_long
+    )
     return 1 if failed else 0
 
 

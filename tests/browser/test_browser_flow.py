@@ -1,16 +1,20 @@
 """The flow in real headless Chromium: open a minted link, choose a reason, submit, see the answer.
 
 axe-core checks every page (WCAG 2.1 A and AA) in every language; the English pages are photographed at
-phone (375 px) and desktop (1280 px) width into docs/screenshots/.
+phone (375 px) and desktop (1280 px) width into build/screenshots/ (git-ignored), or into the tracked
+docs/screenshots/ with ``UPDATE_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import axe_violations, screenshot, set_viewport
+from browser_helpers import SCREENSHOTS, UPDATE_SCREENSHOTS, axe_violations, screenshot, set_viewport
 from flask import Flask
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -188,3 +192,21 @@ def test_the_form_works_without_javascript(
     finally:
         browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
     assert [e["reason"] for e in emulator.events()] == ["Profile Center: Too many emails"]
+
+
+def test_screenshots_go_where_git_does_not_track_them_unless_asked() -> None:
+    """`make test` leaves a clean tree: every run writes its screenshots to a git-ignored folder; only
+    UPDATE_SCREENSHOTS=1 (README, "Development") writes the tracked docs/screenshots/."""
+    root = Path(__file__).resolve().parents[2]
+    if UPDATE_SCREENSHOTS:
+        assert root / "docs" / "screenshots" == SCREENSHOTS
+        return
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout: nothing to keep clean")
+    sample = SCREENSHOTS / "form-375.png"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(sample)], cwd=root, check=False)
+    assert ignored.returncode == 0, f"{sample} would show up in git status"
+    tracked = subprocess.run(
+        ["git", "ls-files", str(SCREENSHOTS)], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert tracked.stdout == ""

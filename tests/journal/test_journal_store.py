@@ -41,11 +41,22 @@ def test_schema_is_created_once_and_reopening_is_idempotent(database_url: str, t
 def test_unset_database_url_means_a_sqlite_file_in_the_instance_folder(tmp_path: Path) -> None:
     journal = open_journal(None, tmp_path)
     try:
-        journal.record(request_for("demo-001", NEWSLETTER))
+        entry = journal.record(request_for("demo-001", NEWSLETTER))
         assert (tmp_path / "journal.sqlite3").is_file()
         assert journal.dialect == "sqlite"
+        assert _committed(f"sqlite:///{tmp_path / 'journal.sqlite3'}", tmp_path, entry.id) == entry
     finally:
         journal.close()
+
+
+def _committed(database_url: str, tmp_path: Path, entry_id: int) -> object:
+    """The entry as another process opening the database sees it: what was committed, not what one
+    connection returned (an id alone proves nothing: SQLite hands a rolled-back id out again)."""
+    other = open_journal(database_url, tmp_path)
+    try:
+        return other.get(entry_id)
+    finally:
+        other.close()
 
 
 def test_sqlite_file_uses_wal_and_full_sync(tmp_path: Path) -> None:
@@ -310,13 +321,17 @@ def test_record_claimed_commits_the_entry_and_its_inline_claim_together(
         other.close()
 
 
-def test_record_claimed_takes_an_unheld_pending_twin(journal: Journal) -> None:
+def test_record_claimed_takes_an_unheld_pending_twin(
+    journal: Journal, database_url: str, tmp_path: Path
+) -> None:
     first = journal.record(request_for("demo-007", NEWSLETTER))
     entry, claim = journal.record_claimed(
         request_for("demo-007", NEWSLETTER), owner="web:inline", lease_seconds=60
     )
     assert entry.id == first.id
     assert claim is not None and entry.claimed_by == claim.token and entry.attempts == 1
+    assert _committed(database_url, tmp_path, first.id) == entry  # the record and the claim were committed
+    assert journal.counts_by_state()["pending"] == 1
 
 
 def test_sqlite_writers_of_many_threads_and_processes_all_commit(tmp_path: Path) -> None:

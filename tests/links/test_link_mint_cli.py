@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from flask import Flask
 from link_helpers import NEW_KEY, OLD_KEY
 
-from app.links import verify
+from app.links import TokenExpired, verify
 
 
 def _token(link: str) -> str:
@@ -49,6 +51,7 @@ def test_mint_link_prints_a_link_on_the_public_base_url(app: Flask) -> None:
 
 
 def test_base_url_option_wins_and_expiry_is_set(app: Flask) -> None:
+    before = int(time.time())
     result = app.test_cli_runner().invoke(
         args=[
             "mint-link",
@@ -63,8 +66,13 @@ def test_base_url_option_wins_and_expiry_is_set(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("https://prefs.example.com/unsubscribe?t=")
     claims = verify(_token(result.output.strip()), [NEW_KEY, OLD_KEY])
+    after = int(time.time())
     assert claims.email == "demo001@example.com"
-    assert claims.expires_at is not None
+    assert before + 60 <= claims.expires_at <= after + 60  # seconds from now, not minutes nor a date
+    token = _token(result.output.strip())
+    assert verify(token, [NEW_KEY], now=claims.expires_at - 1).email == "demo001@example.com"
+    with pytest.raises(TokenExpired):
+        verify(token, [NEW_KEY], now=claims.expires_at)  # a minute later the link is refused
 
 
 def test_mint_link_needs_a_subscriber_and_numeric_ids(app: Flask) -> None:

@@ -18,23 +18,29 @@ TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzayI6ImRlbW8tMDAxIn0.c2lnbmF0dX
 
 
 @pytest.mark.parametrize(
-    ("text", "kept", "gone"),
+    ("text", "expected"),
     [
-        ("sent to jane.doe+news@example.co.uk today", "j•••@example.co.uk", "jane.doe+news@"),
-        ("GET /unsubscribe?t=abc.def.ghi&lang=de", "t=<redacted>&lang=de", "abc.def.ghi"),
-        (f"token {TOKEN} seen", "token <redacted> seen", TOKEN[:20]),
-        ("Authorization: Bearer s3cr3t-value", "Bearer <redacted>", "s3cr3t-value"),
-        ('{"access_token": "tok-123", "expires_in": 1080}', '"expires_in": 1080', "tok-123"),
-        ("client_secret=hunter2&grant_type=x", "grant_type=x", "hunter2"),
-        ("redis://:pa55@cache:6379/0", "redis://<redacted>@cache:6379/0", "pa55"),
-        ("em=jane%40example.com", "j•••%40example.com", "jane%40"),
-        ("already masked j•••@example.com", "j•••@example.com", "jane"),
+        ("sent to jane.doe+news@example.co.uk today", "sent to j•••@example.co.uk today"),
+        ("GET /unsubscribe?t=abc.def.ghi&lang=de", "GET /unsubscribe?t=<redacted>&lang=de"),
+        (f"token {TOKEN} seen", "token <redacted> seen"),
+        ("Authorization: Bearer s3cr3t-value", "Authorization: Bearer <redacted>"),
+        (
+            '{"access_token": "tok-123", "expires_in": 1080}',
+            '{"access_token": "<redacted>", "expires_in": 1080}',
+        ),
+        ("client_secret=hunter2&grant_type=x", "client_secret=<redacted>&grant_type=x"),
+        ("redis://:pa55@cache:6379/0", "redis://<redacted>@cache:6379/0"),
+        ("em=jane%40example.com", "em=j•••%40example.com"),
+        # An address masked already stays as it is, and every other address in the text is masked too.
+        (
+            "from j•••@example.com to anna@example.org, cc bob@example.net",
+            "from j•••@example.com to a•••@example.org, cc b•••@example.net",
+        ),
     ],
 )
-def test_redact_masks_emails_and_removes_tokens(text: str, kept: str, gone: str) -> None:
-    redacted = redact(text)
-    assert kept in redacted
-    assert gone not in redacted
+def test_redact_masks_emails_and_removes_tokens(text: str, expected: str) -> None:
+    assert redact(text) == expected
+    assert redact(expected) == expected  # redacting twice changes nothing more
 
 
 #: Pieces the redaction patterns look for, in odd cases and with the characters that fold onto them.

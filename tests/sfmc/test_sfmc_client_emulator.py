@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 import requests
+from lxml import etree
 from wsdl_schema import load_wsdl_schema, validate_body
 
 from app.sfmc import (
@@ -24,6 +25,7 @@ from app.sfmc import (
     SfmcTransientError,
 )
 from app.sfmc.auth import TokenProvider
+from app.sfmc.schema import check_envelope
 from app.sfmc.transport import HttpReply, Transport
 from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EmulatorServer, free_port
 
@@ -55,16 +57,20 @@ class RecordingTransport(Transport):
 
 
 class Observer:
+    """Records what the client reports; asserts nothing itself (the client swallows an observer's
+    exceptions, so a check in here could never fail a test): the tests check ``calls`` and ``seconds``."""
+
     def __init__(self) -> None:
         self.refreshes = 0
         self.calls: list[str] = []
+        self.seconds: list[float] = []
 
     def on_token_refresh(self) -> None:
         self.refreshes += 1
 
     def on_call(self, outcome: str, seconds: float) -> None:
-        assert seconds >= 0
         self.calls.append(outcome)
+        self.seconds.append(seconds)
 
 
 @pytest.fixture
@@ -73,17 +79,25 @@ def observer() -> Observer:
 
 
 @pytest.fixture
-def client(emulator: EmulatorServer, observer: Observer, shared_dir: Path) -> Iterator[SfmcClient]:
-    """A client on the emulator whose every envelope is checked against the real WSDL afterwards."""
+def recording(emulator: EmulatorServer) -> Iterator[RecordingTransport]:
+    """The real transport, keeping every envelope sent; each is held to our own Execute schema after the
+    test (the real WSDL check, which needs ../shared, is test_envelopes_of_every_kind_match_the_real_wsdl)."""
+    transport = RecordingTransport(timeout=2.0)
+    yield transport
+    for envelope in transport.sent:
+        check_envelope(etree.fromstring(envelope))
+
+
+@pytest.fixture
+def client(
+    emulator: EmulatorServer, observer: Observer, recording: RecordingTransport
+) -> Iterator[SfmcClient]:
+    """A client on the emulator that records every envelope it sends (see ``recording``)."""
     sfmc = SfmcClient.from_config(client_config(emulator), observer=observer)
-    recording = RecordingTransport(timeout=2.0)
     sfmc.transport.close()
     sfmc.transport = sfmc.tokens._transport = recording
     yield sfmc
     sfmc.close()
-    schema = load_wsdl_schema(shared_dir)
-    for envelope in recording.sent:
-        validate_body(schema, envelope)
 
 
 def stats(emulator: EmulatorServer) -> dict[str, int]:
@@ -210,6 +224,25 @@ def test_seed_rule(
         assert logged["subscriber_key"] == request_.subscriber_key
 
 
+def test_envelopes_of_every_kind_match_the_real_wsdl(
+    client: SfmcClient, recording: RecordingTransport, shared_dir: Path
+) -> None:
+    """What the client really sends, held to the real partner WSDL: every seed rule's request, a full
+    batch of 50, a request without job context and the ping (the other tests here run without ../shared
+    and hold their envelopes to our own copy of the schema only)."""
+    for request_, *_ in SEED_RULES.values():
+        client.log_unsub_events([request_])
+    client.log_unsub_events(
+        [LogUnsubEvent(subscriber_key=f"demo-{n % 20 + 1:03d}", job_id="18099") for n in range(50)]
+    )
+    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-011")])
+    client.ping()
+    assert len(recording.sent) == len(SEED_RULES) + 3
+    schema = load_wsdl_schema(shared_dir)
+    for envelope in recording.sent:
+        validate_body(schema, envelope)
+
+
 @pytest.mark.parametrize(
     "request_",
     [LogUnsubEvent(subscriber_key="demo-011"), LogUnsubEvent(subscriber_key="demo-011", batch_id="1")],
@@ -270,6 +303,23 @@ def test_one_token_for_many_calls_and_threads(
     assert stats(emulator)["soap_calls"] == 11
     assert client.token_refreshes == observer.refreshes == 1
     assert observer.calls == ["ok"] * 11
+    assert len(observer.seconds) == 11 and all(0 <= seconds < 5 for seconds in observer.seconds)
+
+
+def test_the_observer_gets_each_calls_duration(
+    client: SfmcClient, emulator: EmulatorServer, observer: Observer
+) -> None:
+    """The duration /metrics shows per call (sfmc_call_seconds) is the call's, not zero nor negative."""
+    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-013", job_id="18099")])
+    emulator.faults(latency_ms=300)
+    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-014", job_id="18099")])
+    emulator.faults(latency_ms=300, error_rate=1.0, errors=["outage"])
+    with pytest.raises(SfmcTransientError):
+        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-015", job_id="18099")])
+    assert observer.calls == ["ok", "ok", "transient"]
+    first, slow, failed = observer.seconds
+    assert 0 < first < 1
+    assert 0.3 <= slow < 2 and 0.3 <= failed < 2
 
 
 def test_token_refreshed_before_it_runs_out(emulator: EmulatorServer) -> None:
@@ -552,8 +602,54 @@ def test_proxy_settings_from_the_environment_are_honoured(
         server.server_close()
 
 
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A loopback hop in front of the emulator: keeps the headers and body of each SOAP POST and passes
+    it on unchanged, so the test sees exactly what our client puts on the wire."""
+
+    target: ClassVar[str] = ""
+    seen: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        _Recorder.seen.append((headers, body))
+        passed_on = {name: value for name, value in self.headers.items() if name.lower() != "host"}
+        answer = requests.post(_Recorder.target, data=body, headers=passed_on, timeout=5)
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("Content-Type", "text/xml"))
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 def test_session_sends_the_soap_headers(emulator: EmulatorServer) -> None:
-    """The emulator refuses an unknown SOAPAction; our call passing proves ours, this proves the refusal."""
+    """Our client's SOAP POST carries the SOAP 1.1 headers Marketing Cloud expects (PROTOCOL.md,
+    Transport), as seen on the wire; and the emulator refuses an unknown SOAPAction (so a wrong one from
+    our client could not pass unnoticed in the other tests either)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Recorder.target, _Recorder.seen = emulator.soap_url, []
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/Service.asmx"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url))
+        (outcome,) = sfmc.log_unsub_events(
+            [LogUnsubEvent(subscriber_key="demo-016", job_id="18099")]
+        ).outcomes
+        sfmc.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome.kind is OutcomeKind.DELIVERED
+    ((headers, body),) = _Recorder.seen
+    assert headers["soapaction"].strip('"') == "Execute"
+    assert headers["content-type"].replace(" ", "").lower() == "text/xml;charset=utf-8"
+    assert body.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert [e["subscriber_key"] for e in emulator.events()] == ["demo-016"]
+
     reply = requests.post(emulator.soap_url, data=b"<x/>", headers={"SOAPAction": "Nope"}, timeout=5)
     assert reply.status_code == 500 and b"SOAPAction: Nope" in reply.content
 
