@@ -47,7 +47,7 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 class RawResponse:
     """An HTTP/1.1 answer as bytes came back: status, headers (names lower-cased), body."""
 
-    status: int
+    status_code: int
     headers: dict[str, str]
     body: bytes
 
@@ -77,4 +77,4 @@ def raw_request(server: LiveServer, request: bytes, timeout: float = 10.0) -> Ra
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return RawResponse(status=int(lines[0].split()[1]), headers=headers, body=body)
+    return RawResponse(status_code=int(lines[0].split()[1]), headers=headers, body=body)
