@@ -3,8 +3,9 @@
 GET, HEAD and OPTIONS are never limited (a scanner fetching links is not abuse, and health checks and
 scrapes must always answer). The key is the client address after ``ProxyFix``, so behind nginx it is the
 visitor's, not nginx's. One exception: RFC 8058 one-click POSTs (``List-Unsubscribe=One-Click``) come from
-the mailbox provider's few servers on behalf of many people, so they are counted per link instead of per
-address — otherwise a large campaign would throttle legitimate unsubscribes.
+the mailbox provider's few servers on behalf of many people, so they are counted per verified person and
+send instead of per address — otherwise a large campaign would throttle legitimate unsubscribes — and the
+first one-click POST for a person and send is never refused.
 
 Flask-Limiter writes ``Retry-After`` on every limited response; only a 429 (and a 503) may keep it: on a
 400, 413 or 500 it would tell a client to wait and send the same request again.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Callable, Mapping
 from functools import partial, wraps
 from typing import Any
@@ -41,15 +43,39 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 def rate_limit_key() -> str:
-    """The client address, or a hash of the link for an RFC 8058 one-click POST.
+    """The client address; for an RFC 8058 one-click POST with a valid link, the person and send it names.
 
-    A body the app refuses as too large (413) is never read here: reading it would raise inside
-    Flask-Limiter (an error log with a traceback, and the request not counted). It counts per address.
+    A one-click POST is counted per verified subscriber and send (key, ID, address, job, list, batch, MID),
+    not per link text: several links for the same person and send (another expiry, another language, the
+    claims in another order) share one count, and a link that does not verify counts against the sender's
+    address like any other POST. A body the app refuses as too large (413) is never read here: it counts
+    per address.
     """
     if _is_one_click():
-        link = request.args.get("t", "")
-        return "one-click:" + hashlib.sha256(link.encode()).hexdigest()[:32]
+        person_and_send = _verified_person_and_send(request.args.get("t", ""))
+        if person_and_send is not None:
+            return "one-click:" + hashlib.sha256(person_and_send.encode()).hexdigest()[:32]
     return get_remote_address() or "unknown"
+
+
+def _verified_person_and_send(token: str) -> str | None:
+    from app.links import TokenError, verify_with_app_keys
+
+    try:
+        claims = verify_with_app_keys(token)
+    except TokenError:
+        return None
+    return json.dumps(
+        [
+            claims.subscriber_key,
+            claims.subscriber_id,
+            claims.email,
+            claims.job_id,
+            claims.list_id,
+            claims.batch_id,
+            claims.mid,
+        ]
+    )
 
 
 def _is_one_click() -> bool:
