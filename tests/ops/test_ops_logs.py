@@ -6,9 +6,17 @@ import json
 import logging
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ops_helpers import demo_email, demo_link_token, form_fields
+from ops_helpers import (
+    app_environment,
+    demo_email,
+    demo_link_token,
+    form_fields,
+    start_gunicorn,
+    stop_process,
+)
 
 from app.ops import redact as redact_module
 from app.ops.logs import JsonFormatter, RedactingFilter
@@ -29,6 +37,13 @@ TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzayI6ImRlbW8tMDAxIn0.c2lnbmF0dX
         ("redis://:pa55@cache:6379/0", "redis://<redacted>@cache:6379/0", "pa55"),
         ("em=jane%40example.com", "j•••%40example.com", "jane%40"),
         ("already masked j•••@example.com", "j•••@example.com", "jane"),
+        ('to "jane doe"@example.com', "•••@example.com", "jane doe"),
+        ("to jane@[192.0.2.7] now", "j•••@[192.0.2.7]", "jane@"),
+        ("to root@localhost now", "r•••@localhost", "root@"),
+        ("to x@localhost", "x•••@localhost", "x@localhost"),
+        ("j#$&=?^`{|}~/x@example.com", "•••@example.com", "~/x@"),
+        (f"payload and signature {TOKEN.split('.', 1)[1]} only", "signature <redacted> only", "c2lnbmF0"),
+        (f"payload {TOKEN.split('.')[1]} alone", "payload <redacted> alone", "eyJzayI6"),
     ],
 )
 def test_redact_masks_emails_and_removes_tokens(text: str, kept: str, gone: str) -> None:
@@ -38,7 +53,21 @@ def test_redact_masks_emails_and_removes_tokens(text: str, kept: str, gone: str)
 
 
 #: Pieces the redaction patterns look for, in odd cases and with the characters that fold onto them.
-_PIECES = ["@", "%40", "eyJhbGciOi", "t=", "://", "BeArEr ", "acceſs_token=", "paſſword: ", "u:p@", "x.y"]
+_PIECES = [
+    *(
+        "@",
+        "%40",
+        "eyJhbGciOi",
+        "eyJzayI6",
+        ".c2lnbmF0",
+        "t=",
+        "://",
+        "BeArEr ",
+        "acceſs_token=",
+        "paſſword: ",
+    ),
+    *("u:p@", "x.y", '"a b"', "[192.0.2.7]", "localhost", "~/x", '"'),
+]
 
 
 def _redact_without_precheck(text: str) -> str:
@@ -153,3 +182,24 @@ def test_a_whole_flow_logs_json_lines_without_email_or_token(make_app, emulator,
     assert by_request["flow-get"]["outcome"] == "form_shown"
     assert by_request["flow-post"]["outcome"] == "delivered"
     assert isinstance(by_request["flow-post"]["duration_ms"], float)
+
+
+def test_gunicorns_access_log_masks_every_spelling_of_an_address_and_token(emulator, tmp_path) -> None:
+    """Through the real server: what a client sends (path, User-Agent) reaches the access log masked."""
+    signature_only = TOKEN.split(".", 1)[1]
+    sent = ['"jane doe"@example.com', "jane@[192.0.2.7]", "root@localhost", signature_only]
+    server = start_gunicorn(app_environment(emulator, tmp_path), tmp_path)
+    try:
+        for value in sent:
+            requests.get(f"{server.base_url}/healthz", headers={"User-Agent": f"probe {value}"}, timeout=10)
+        requests.get(f"{server.base_url}/root@localhost", timeout=10)
+    finally:
+        stop_process(server.process)
+    lines = server.log_lines()
+    access = [line for line in lines if "probe" in line or "localhost" in line]
+    assert len(access) >= 5, lines
+    logged = "\n".join(lines)
+    for forbidden in ("jane doe", "jane@", "root@", signature_only[:20]):
+        assert forbidden not in logged
+    assert "•••@[192.0.2.7]" in logged
+    assert "r•••@localhost" in logged
