@@ -290,6 +290,13 @@ SETTINGS: tuple[Setting, ...] = (
         0,
         "How many reverse proxies in front set X-Forwarded-* (0 = trust none)",
     ),
+    Setting(
+        "TRUSTED_HOSTS",
+        _csv_list,
+        None,
+        "Host names answered besides PUBLIC_BASE_URL's host, localhost and 127.0.0.1 (comma-separated; "
+        "a leading dot takes every subdomain); any other Host gets 400",
+    ),
     Setting("METRICS_TOKEN", _optional_text, None, "Bearer token for /metrics", secret=True),
     Setting(
         "RATELIMIT_STORAGE_URI",

@@ -10,6 +10,8 @@ from flask import Flask
 
 from config import load_config
 
+from .templating import SandboxedTemplates, restrict_templates
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,7 +21,12 @@ class ProfileCenterApp(Flask):
     Flask asks ``ensure_sync`` about every hook and the view on every request, and each answer inspects the
     function again (a dozen ``inspect.iscoroutinefunction`` calls per request here). The answer for a given
     function never changes, so it is kept; coroutine functions still get Flask's wrapper.
+
+    Templates are rendered in Jinja's sandbox (``app/templating.py``): a marketer's templates cannot read
+    settings or secrets.
     """
+
+    jinja_environment = SandboxedTemplates
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,4 +75,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     journal.init_app(app)
     links.init_app(app)
     unsubscribe.init_app(app)
+    restrict_templates(app)
     return app

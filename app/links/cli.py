@@ -1,4 +1,8 @@
-"""`flask --app wsgi mint-link …`: print a signed unsubscribe link, signed with the first key."""
+"""`flask --app wsgi mint-link …`: print a signed unsubscribe link, signed with the first key.
+
+What it prints is checked with the app's own verifier before it is printed, so a link it gives out is one
+the app accepts; anything else is refused with one line on stderr and exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,26 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .tokens import LinkClaims, mint
+from .tokens import LinkClaims, TokenError, identifier, locale_tag, mint, verify
+
+
+class Refused(click.ClickException):
+    """A usage problem told in one line (``Error: …``), exit status 2 as click's usage errors."""
+
+    exit_code = 2
+
+
+def _id_option(option: str, value: str | None) -> str | None:
+    """The ID as the verifier reads it (ASCII digits, below 10**19, leading zeros dropped), or refused."""
+    if value is None:
+        return None
+    try:
+        parsed = identifier(value, option)
+    except TokenError:
+        parsed = None
+    if parsed is None:
+        raise Refused(f"{option} must be a whole number written with the digits 0-9 (at most 19 of them)")
+    return parsed
 
 
 @click.command("mint-link")
@@ -40,29 +63,26 @@ def mint_link_command(
 
     base = base_url or current_app.config.get("PUBLIC_BASE_URL")
     if not base:
-        raise click.UsageError("give --base-url or set PUBLIC_BASE_URL")
+        raise Refused("give --base-url or set PUBLIC_BASE_URL")
     if not (subscriber_key or subscriber_id or email):
-        raise click.UsageError("give at least one of --subscriber-key, --subscriber-id, --email")
-    for name, value in (
-        ("--job-id", job_id),
-        ("--list-id", list_id),
-        ("--batch-id", batch_id),
-        ("--mid", mid),
-    ):
-        if value is not None and not value.isdigit():
-            raise click.UsageError(f"{name} must be a number")
-    if subscriber_id is not None and not subscriber_id.isdigit():
-        raise click.UsageError("--subscriber-id must be a number")
+        raise Refused("give at least one of --subscriber-key, --subscriber-id, --email")
+    if locale is not None and locale_tag(locale) is None:
+        raise Refused("--locale must be a language tag such as de or fr-CA")
     claims = LinkClaims(
         subscriber_key=subscriber_key,
-        subscriber_id=subscriber_id,
+        subscriber_id=_id_option("--subscriber-id", subscriber_id),
         email=email,
-        job_id=job_id,
-        list_id=list_id,
-        batch_id=batch_id,
-        mid=mid,
-        locale=locale,
+        job_id=_id_option("--job-id", job_id),
+        list_id=_id_option("--list-id", list_id),
+        batch_id=_id_option("--batch-id", batch_id),
+        mid=_id_option("--mid", mid),
+        locale=locale_tag(locale),
         expires_at=int(time.time()) + expires_in if expires_in else None,
     )
     key = current_app.config["LINK_SIGNING_KEYS"][0]
-    click.echo(unsubscribe_url(base, mint(claims, key)))
+    try:
+        token = mint(claims, key)
+        verify(token, [key])
+    except (TokenError, ValueError) as exc:
+        raise Refused(f"the app would refuse this link: {exc}") from None
+    click.echo(unsubscribe_url(base, token))

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -145,10 +146,19 @@ def _b64url_encode(raw: bytes) -> str:
 
 
 def _b64url_decode(segment: str) -> bytes:
+    """The bytes of a base64url segment in its one canonical spelling.
+
+    A last character carries unused low bits (2 of them for a 32-byte signature); base64 decoders ignore
+    them, so four spellings of one signature would all verify and a link could be re-spelled at will.
+    Only the spelling whose unused bits are zero (what every encoder writes) is accepted.
+    """
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
         raise TokenInvalid("bad base64url") from None
+    if _b64url_encode(raw) != segment:
+        raise TokenInvalid("not the canonical base64url spelling")
+    return raw
 
 
 def _reject_constant(name: str) -> None:
@@ -167,7 +177,7 @@ def _json_object(raw: bytes, part: str) -> dict[str, Any]:
 
 def _parse_claims(payload: Mapping[str, Any]) -> LinkClaims:
     version = payload.get("v", 1)
-    if _identifier(version, "v") != "1":
+    if identifier(version, "v") != "1":
         raise TokenInvalid("unknown link version")
     subscriber_key = _text(payload.get("sk"), "sk")
     encoded_key = payload.get("skb")
@@ -181,13 +191,13 @@ def _parse_claims(payload: Mapping[str, Any]) -> LinkClaims:
         raise TokenInvalid("em is not an email address")
     claims = LinkClaims(
         subscriber_key=subscriber_key,
-        subscriber_id=_identifier(payload.get("sid"), "sid"),
+        subscriber_id=identifier(payload.get("sid"), "sid"),
         email=email,
-        job_id=_identifier(payload.get("j"), "j"),
-        list_id=_identifier(payload.get("l"), "l"),
-        batch_id=_identifier(payload.get("b"), "b"),
-        mid=_identifier(payload.get("m"), "m"),
-        locale=_locale(payload.get("loc")),
+        job_id=identifier(payload.get("j"), "j"),
+        list_id=identifier(payload.get("l"), "l"),
+        batch_id=identifier(payload.get("b"), "b"),
+        mid=identifier(payload.get("m"), "m"),
+        locale=locale_tag(payload.get("loc")),
         expires_at=_expiry(payload.get("exp")),
     )
     if not (claims.subscriber_key or claims.subscriber_id or claims.email):
@@ -216,8 +226,13 @@ def _standard_b64_text(value: Any) -> str:
     return decoded
 
 
-def _identifier(value: Any, name: str) -> str | None:
-    """A Marketing Cloud ID: a non-negative integer given as a JSON number or a string of digits."""
+def identifier(value: Any, name: str) -> str | None:
+    """A Marketing Cloud ID as a decimal string: a non-negative integer below 10**19 given as a JSON number
+    or a string of ASCII digits (spaces around and leading zeros allowed); None when absent or empty.
+
+    ``mint-link`` checks its ID options with this too, so what it prints is what the app accepts
+    (``str.isdigit`` would let through Arabic-Indic, fullwidth and superscript digits).
+    """
     if value is None:
         return None
     if isinstance(value, bool):
@@ -235,7 +250,7 @@ def _identifier(value: Any, name: str) -> str | None:
     raise TokenInvalid(f"{name} is not an ID")
 
 
-def _locale(value: Any) -> str | None:
+def locale_tag(value: Any) -> str | None:
     """A language tag from the link; a malformed one is ignored (the page then uses the browser's)."""
     if isinstance(value, str) and _LOCALE.fullmatch(value.strip()):
         return value.strip()
@@ -247,7 +262,11 @@ def _expiry(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         raise TokenInvalid("exp is not a time")
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):  # 1e400 is valid JSON that Python reads as infinity
+            raise TokenInvalid("exp is not a time")
         return int(value)
     if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         return int(value.strip())

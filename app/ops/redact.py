@@ -8,8 +8,17 @@ from ..privacy import mask_email
 
 __all__ = ["REDACTED", "mask_email", "redact"]
 
-_EMAIL = re.compile(r"([\w.!%'*+-]+)(@|%40)([\w-]+(?:\.[\w-]+)+)")
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+#: An address as RFC 5322 allows it, more loosely: a quoted local part (``"a b"@x``) or atom characters
+#: (without ``= & ? /``, which delimit it in URLs and form bodies: ``em=jane@x``), then a domain of one
+#: label or more (``x@localhost``) or a literal (``x@[192.0.2.7]``).
+_EMAIL = re.compile(
+    r"(\"[^\"\r\n]{0,254}\"|[\w.!#$%'*+^`{|}~-]+)"
+    r"(@|%40)"
+    r"(\[[^\]\s]{1,255}\]|[\w-]+(?:\.[\w-]+)*)"
+)
+#: A JWT, or the part of one that holds the claims: a base64url JSON object (``eyJ``) with up to two more
+#: segments (``payload.signature`` without its header is a link just the same).
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){0,2}")
 _LINK_TOKEN = re.compile(r"(?<![\w.-])(t=)[^&#\s\"'<>]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
 _URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@]*:[^/\s@]*@")

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import gettext, refresh
 
 from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
@@ -56,14 +56,6 @@ def outcome_of(entry: JournalEntry) -> Outcome:
     if entry.state is State.DEAD:
         return Outcome.STALLED
     return Outcome.PROCESSING
-
-
-@bp.before_request
-def _refuse_large_bodies() -> None:
-    if not request.environ.get("CONTENT_LENGTH"):
-        return  # no declared body (every GET); a chunked one is bounded by MAX_CONTENT_LENGTH on reading
-    if request.content_length is not None and request.content_length > current_app.config["MAX_BODY_BYTES"]:
-        abort(413)
 
 
 @bp.get("/")

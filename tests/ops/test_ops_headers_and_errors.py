@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from lxml import html as lxml_html
-from ops_helpers import demo_link_token, form_fields
+from ops_helpers import app_environment, demo_link_token, form_fields, start_gunicorn, stop_process
 
 from app.ops.headers import CONTENT_SECURITY_POLICY
+from tests.live_http import LiveServer, RawResponse, live_server, raw_request
 
 EXPECTED = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -123,3 +126,95 @@ def test_500_shows_no_details_but_the_log_has_the_redacted_traceback(make_app, c
     assert "hunter2" not in logged
     assert "carol@example.com" not in logged
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+# --- over a real HTTP server -------------------------------------------------------------------------
+
+
+def test_only_a_429_tells_the_client_when_to_retry(make_app) -> None:
+    """Retry-After means "come back later": a 400, 413 or 500 must not say it (a client would wait and
+    send the same request again); the 429 must."""
+    app = make_app(RATELIMIT_POST="4 per minute")
+    app.testing = False
+
+    @app.post("/explode")
+    def explode():
+        raise RuntimeError("boom")
+
+    with live_server(app) as server:
+        url = f"{server.base_url}/unsubscribe?t="
+        answers = {
+            400: requests.post(url + "broken", data={"scope": "all"}, timeout=10),
+            413: requests.post(url + demo_link_token(1), data={"other_text": "x" * 20000}, timeout=10),
+            500: requests.post(f"{server.base_url}/explode", data={"a": "b"}, timeout=10),
+        }
+        requests.post(url + "broken", data={"scope": "all"}, timeout=10)
+        answers[429] = requests.post(url + "broken", data={"scope": "all"}, timeout=10)
+    assert {status: answer.status_code for status, answer in answers.items()} == {s: s for s in answers}
+    assert {
+        status: answer.headers.get("Retry-After") for status, answer in answers.items() if status != 429
+    } == {
+        400: None,
+        413: None,
+        500: None,
+    }
+    assert int(answers[429].headers["Retry-After"]) > 0
+
+
+def _chunked_post(server, path: str, body: bytes, chunk_size: int = 4096) -> RawResponse:
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + chunk_size]), body[i : i + chunk_size])
+        for i in range(0, len(body), chunk_size)
+    )
+    request = (
+        (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        + chunks
+        + b"0\r\n\r\n"
+    )
+    return raw_request(server, request)
+
+
+@pytest.mark.parametrize("one_click", [False, True])
+def test_an_oversized_chunked_body_gets_413(make_app, one_click: bool) -> None:
+    app = make_app(MAX_BODY_BYTES="1000")
+    fields = b"List-Unsubscribe=One-Click&" if one_click else b"scope=all&"
+    with live_server(app) as server:
+        answer = _chunked_post(
+            server, f"/unsubscribe?t={demo_link_token(1)}", fields + b"other_text=" + b"x" * 5000
+        )
+    assert answer.status_code == 413, answer.text[:300]
+    assert "Traceback" not in answer.text
+
+
+def test_a_chunked_one_click_post_within_the_cap_unsubscribes(make_app, emulator) -> None:
+    app = make_app()
+    with live_server(app) as server:
+        answer = _chunked_post(
+            server, f"/unsubscribe?t={demo_link_token(3)}", b"List-Unsubscribe=One-Click", chunk_size=5
+        )
+    assert answer.status_code == 200, answer.text[:300]
+    assert [event["subscriber_key"] for event in emulator.events()] == ["demo-003"]
+
+
+def test_gunicorn_refuses_an_oversized_chunked_body_with_413_and_takes_one_that_fits(
+    emulator, tmp_path
+) -> None:
+    """The production server too: gunicorn ends chunked bodies itself (``wsgi.input_terminated``)."""
+    server = start_gunicorn(app_environment(emulator, tmp_path, MAX_BODY_BYTES="1000"), tmp_path)
+    try:
+        address = urlsplit(server.base_url)
+        live = LiveServer(address.hostname, address.port)
+        oversized = _chunked_post(
+            live, f"/unsubscribe?t={demo_link_token(1)}", b"scope=all&other_text=" + b"x" * 5000
+        )
+        fits = _chunked_post(live, f"/unsubscribe?t={demo_link_token(5)}", b"List-Unsubscribe=One-Click", 7)
+    finally:
+        stop_process(server.process)
+    assert oversized.status_code == 413, oversized.text[:300]
+    assert "Retry-After" not in {name.title() for name in oversized.headers}
+    assert fits.status_code == 200, fits.text[:300]
+    assert [event["subscriber_key"] for event in emulator.events()] == ["demo-005"]

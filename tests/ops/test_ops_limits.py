@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
+import jwt
 import pytest
-from ops_helpers import IN_CI, demo_link_token
+import requests
+from ops_helpers import IN_CI, TEST_SIGNING_KEY, demo_link_token
+
+from tests.live_http import live_server
 
 LIMIT = "3 per minute"
 
@@ -139,3 +144,28 @@ def test_an_oversized_form_post_gets_413_and_still_counts_without_an_error_log(m
     assert statuses == [413, 413, 413, 429]  # counted against the sender's address, as any other POST
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
     assert not any(record.exc_info for record in caplog.records)
+
+
+def test_one_click_posts_are_counted_per_person_and_send_however_the_link_is_spelled(
+    make_app, emulator
+) -> None:
+    """Links for one person and send that differ in their text (expiry, language, claim order) share one
+    count; the first one-click POST of anyone else, from the same provider address, is never refused."""
+    app = make_app(RATELIMIT_POST="2 per minute")
+    send = {"sk": "demo-004", "j": 18099, "l": 17914, "b": 1}
+    spellings = [
+        jwt.encode({"v": 1, **send}, TEST_SIGNING_KEY, algorithm="HS256"),
+        jwt.encode({**send, "v": 1, "loc": "de"}, TEST_SIGNING_KEY, algorithm="HS256"),
+        jwt.encode({"v": 1, **send, "exp": int(time.time()) + 3600}, TEST_SIGNING_KEY, algorithm="HS256"),
+    ]
+    assert len(set(spellings)) == 3
+    with live_server(app) as server:
+
+        def one_click(token: str) -> int:
+            url = f"{server.base_url}/unsubscribe?t={token}"
+            return requests.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code
+
+        assert [one_click(token) for token in spellings] == [200, 200, 429]
+        assert one_click(demo_link_token(6, with_email=False)) == 200  # another person: their first
+        other_send = jwt.encode({"v": 1, **send, "j": 18100}, TEST_SIGNING_KEY, algorithm="HS256")
+        assert one_click(other_send) != 429  # the same person, another send

@@ -6,9 +6,17 @@ import json
 import logging
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ops_helpers import demo_email, demo_link_token, form_fields
+from ops_helpers import (
+    app_environment,
+    demo_email,
+    demo_link_token,
+    form_fields,
+    start_gunicorn,
+    stop_process,
+)
 
 from app.ops import redact as redact_module
 from app.ops.logs import JsonFormatter, RedactingFilter
@@ -36,6 +44,13 @@ TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzayI6ImRlbW8tMDAxIn0.c2lnbmF0dX
             "from j•••@example.com to anna@example.org, cc bob@example.net",
             "from j•••@example.com to a•••@example.org, cc b•••@example.net",
         ),
+        ('to "jane doe"@example.com', 'to "•••@example.com'),
+        ("to jane@[192.0.2.7] now", "to j•••@[192.0.2.7] now"),
+        ("to root@localhost now", "to r•••@localhost now"),
+        ("to x@localhost", "to x•••@localhost"),
+        ("j#$&=?^`{|}~/x@example.com", "j#$&=?^`{|}~/x•••@example.com"),
+        (f"payload and signature {TOKEN.split('.', 1)[1]} only", "payload and signature <redacted> only"),
+        (f"payload {TOKEN.split('.')[1]} alone", "payload <redacted> alone"),
     ],
 )
 def test_redact_masks_emails_and_removes_tokens(text: str, expected: str) -> None:
@@ -44,7 +59,21 @@ def test_redact_masks_emails_and_removes_tokens(text: str, expected: str) -> Non
 
 
 #: Pieces the redaction patterns look for, in odd cases and with the characters that fold onto them.
-_PIECES = ["@", "%40", "eyJhbGciOi", "t=", "://", "BeArEr ", "acceſs_token=", "paſſword: ", "u:p@", "x.y"]
+_PIECES = [
+    *(
+        "@",
+        "%40",
+        "eyJhbGciOi",
+        "eyJzayI6",
+        ".c2lnbmF0",
+        "t=",
+        "://",
+        "BeArEr ",
+        "acceſs_token=",
+        "paſſword: ",
+    ),
+    *("u:p@", "x.y", '"a b"', "[192.0.2.7]", "localhost", "~/x", '"'),
+]
 
 
 def _redact_without_precheck(text: str) -> str:
@@ -159,3 +188,24 @@ def test_a_whole_flow_logs_json_lines_without_email_or_token(make_app, emulator,
     assert by_request["flow-get"]["outcome"] == "form_shown"
     assert by_request["flow-post"]["outcome"] == "delivered"
     assert isinstance(by_request["flow-post"]["duration_ms"], float)
+
+
+def test_gunicorns_access_log_masks_every_spelling_of_an_address_and_token(emulator, tmp_path) -> None:
+    """Through the real server: what a client sends (path, User-Agent) reaches the access log masked."""
+    signature_only = TOKEN.split(".", 1)[1]
+    sent = ['"jane doe"@example.com', "jane@[192.0.2.7]", "root@localhost", signature_only]
+    server = start_gunicorn(app_environment(emulator, tmp_path), tmp_path)
+    try:
+        for value in sent:
+            requests.get(f"{server.base_url}/healthz", headers={"User-Agent": f"probe {value}"}, timeout=10)
+        requests.get(f"{server.base_url}/root@localhost", timeout=10)
+    finally:
+        stop_process(server.process)
+    lines = server.log_lines()
+    access = [line for line in lines if "probe" in line or "localhost" in line]
+    assert len(access) >= 5, lines
+    logged = "\n".join(lines)
+    for forbidden in ("jane doe", "jane@", "root@", signature_only[:20]):
+        assert forbidden not in logged
+    assert "•••@[192.0.2.7]" in logged
+    assert "r•••@localhost" in logged

@@ -38,7 +38,8 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(make_app) -> None
 
 
 def test_one_trusted_proxy_sets_client_scheme_host_and_prefix(make_app) -> None:
-    client = _with_probe(make_app(TRUSTED_PROXIES="1")).test_client()
+    app = make_app(TRUSTED_PROXIES="1", PUBLIC_BASE_URL="https://prefs.example.com/preferences")
+    client = _with_probe(app).test_client()
     seen = client.get("/_probe", headers=FORWARDED, environ_base={"REMOTE_ADDR": "10.0.0.2"}).get_json()
     assert seen == {
         "remote_addr": "203.0.113.7",
