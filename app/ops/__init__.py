@@ -13,7 +13,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every operations concern with ``app`` (order matters: ids and timing first)."""
-    from . import cli, errors, headers, health, limits, logs, memory, metrics, proxy, request_id
+    from . import body, cli, errors, headers, health, limits, logs, memory, metrics, proxy, request_id
 
     memory.limit_malloc_arenas()
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     request_id.init_app(app)
     logs.init_app(app)
     proxy.init_app(app)
+    body.init_app(app)
     headers.init_app(app)
     limits.init_app(app)
     errors.init_app(app)
