@@ -134,7 +134,9 @@ def private_postgres() -> Iterator[tuple[str, Any]]:
 
     def start() -> None:
         subprocess.run(
-            _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"),
+            _as_postgres(
+                str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"
+            ),
             check=True,
             capture_output=True,
         )
