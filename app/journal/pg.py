@@ -118,10 +118,13 @@ class PostgresJournal(Journal):
             _LAST_CONNECT_ERROR.pop(self.target, None)
             return conn
 
+    def _default_wait(self, write: bool) -> float:
+        return self.write_wait_seconds if write else self.read_wait_seconds
+
     @contextmanager
     def _open_transaction(self, *, write: bool, wait: float | None) -> Iterator[_Cursor]:
         if wait is None:
-            wait = self.write_wait_seconds if write else self.read_wait_seconds
+            wait = self._default_wait(write)
         pool = self._connection_pool()
         conn = self._lend(pool, wait)
         try:

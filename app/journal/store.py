@@ -104,9 +104,13 @@ class Journal(ClaimsMixin, ReportsMixin):
         if not self._schema_ready:
             with self._schema_lock:
                 if not self._schema_ready:  # another thread may have migrated while we waited
-                    self.migrate()
+                    self.migrate(wait=self._default_wait(write) if wait is None else wait)
         with self._open_transaction(write=write, wait=wait) as cur:
             yield cur
+
+    def _default_wait(self, write: bool) -> float | None:
+        """Seconds a transaction waits for a connection or lock unless told (None: the database's own)."""
+        return None
 
     def open_connections(self) -> int:
         """Connections this process holds open right now (idle in the pool or lent)."""
@@ -125,15 +129,15 @@ class Journal(ClaimsMixin, ReportsMixin):
 
     # -- schema ----------------------------------------------------------------------------------------
 
-    def migrate(self) -> int:
+    def migrate(self, *, wait: float | None = None) -> int:
         """Create or upgrade the schema; safe to run from several processes at once. Returns the version.
 
         Runs by itself on the first transaction of each process; raises ``JournalUnavailableError`` while
-        the database cannot be reached (the next transaction tries again).
+        the database cannot be reached within ``wait`` seconds (the next transaction tries again).
         """
         with self._schema_lock:
             versions = migrations(self.dialect)
-            with self._open_transaction(write=True, wait=None) as cur:
+            with self._open_transaction(write=True, wait=wait) as cur:
                 self._lock_schema(cur)
                 cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
                 row = cur.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
