@@ -183,7 +183,8 @@ class SqliteJournal(Journal):
     @contextmanager
     def _open_transaction(self, *, write: bool, wait: float | None) -> Iterator[_Cursor]:
         """One transaction; SQLite's "cannot write" errors (disk full, locked past the busy timeout, I/O
-        error, read-only file) become ``JournalUnavailableError``."""
+        error, read-only file) and a folder or lock file that cannot be made become
+        ``JournalUnavailableError``."""
         try:
             if not write:  # WAL: readers never wait for the writer
                 with self._borrowed() as conn:
@@ -204,7 +205,7 @@ class SqliteJournal(Journal):
                         conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except (sqlite3.OperationalError, OSError) as exc:  # OSError: the folder or the lock file
             raise JournalUnavailableError(f"the journal database cannot write: {first_line(exc)}") from exc
 
     def _to_db(self, value: datetime | None) -> str | None:
