@@ -35,14 +35,16 @@ class _WriteProbe:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._answer: tuple[float, str] | None = None  # (monotonic time, "ok" / "cannot write" / ...)
+        self._answer: tuple[float, str] | None = None  # (monotonic time, "ok" or "unreachable")
 
     def check(self, journal: Any) -> str:
         answer = self._answer
         if answer is not None and time.monotonic() - answer[0] < WRITE_PROBE_SECONDS:
             return answer[1]
-        if not self._lock.acquire(blocking=answer is None):
-            return answer[1] if answer is not None else "unknown"  # another thread is probing right now
+        if answer is not None and not self._lock.acquire(blocking=False):
+            return answer[1]  # another thread is probing right now: its answer comes in a moment
+        if answer is None:
+            self._lock.acquire()  # the very first probe: wait for it rather than guess
         try:
             try:
                 journal.probe_write(wait=WRITE_PROBE_WAIT)
