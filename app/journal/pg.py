@@ -41,7 +41,7 @@ class _JournalConnection(psycopg.Connection):
     def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
         try:
             return super().connect(conninfo, **kwargs)
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:  # refused, unknown host or database, a malformed URL
             _LAST_CONNECT_ERROR[conninfo] = first_line(exc)
             raise
 
