@@ -1,7 +1,8 @@
 """The unsubscribe journal (a transactional outbox): record first, then deliver to Marketing Cloud.
 
-``init_app`` opens the journal named by ``DATABASE_URL`` (migrating its schema), builds the ``Delivery``
-that sends entries, and registers ``flask journal …``. See docs/journal.md.
+``init_app`` names the journal of ``DATABASE_URL`` (no connection yet: the first transaction opens one and
+migrates the schema, so the app starts while the database is down), builds the ``Delivery`` that sends
+entries, and registers ``flask journal …``. See docs/journal.md.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ __all__ = [
 
 
 def init_app(app: Flask) -> None:
-    """Open (and migrate) the journal, attach its delivery, register the CLI group."""
+    """Attach the journal (opened lazily) and its delivery, register the CLI group."""
     from .cli import journal_cli
 
     journal = open_journal(app.config.get("DATABASE_URL"), app.instance_path)

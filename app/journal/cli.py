@@ -7,12 +7,11 @@ on purpose (see docs/journal.md); logs mask them everywhere.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import re
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
@@ -20,27 +19,25 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .models import REASON_LABELS, JournalEntry, Scope, Source, UnsubscribeRequest
-from .store import REQUEST_COLUMNS
+from .importing import ImportProblem, decode_import, parse_import
+from .models import JournalEntry
+from .store import REQUEST_COLUMNS, JournalError
 from .worker import run_forever, run_once, stop_on_signals
 
-journal_cli = AppGroup("journal", help="The unsubscribe journal: deliver, import, inspect, maintain.")
 
-IMPORT_COLUMNS = (
-    "subscriber_key",
-    "subscriber_id",
-    "email",
-    "job_id",
-    "list_id",
-    "batch_id",
-    "mid",
-    "scope",
-    "reason",
-)
-_DIGITS = re.compile(r"[0-9]{1,19}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-MAX_FIELD_CHARS = 254  # an email address's limit; no identifier we send is longer
-MAX_REASON_CHARS = 500
+class _JournalGroup(AppGroup):
+    """``flask journal``: a journal that cannot be reached or written ends any command with one line
+    (``journal: …``) and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except JournalError as exc:
+            click.echo(f"journal: {exc}", err=True)
+            sys.exit(1)
+
+
+journal_cli = _JournalGroup("journal", help="The unsubscribe journal: deliver, import, inspect, maintain.")
 
 EXPORT_COLUMNS = (
     "id",
@@ -100,100 +97,18 @@ def _report_line(report: Any) -> str:
 # -- import --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int
-    message: str
-
-
-def parse_import(stream: IO[str]) -> tuple[list[tuple[int, UnsubscribeRequest]], list[ImportProblem]]:
-    """Read an import CSV: the requests of good rows (with their line numbers) and one problem per bad row.
-
-    The header must name exactly the import columns (any order). Any value may be empty, but each row
-    needs someone to unsubscribe (subscriber_key, subscriber_id or email).
-    """
-    reader = csv.reader(stream)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [ImportProblem(1, "the file is empty; expected a header row")]
-    except csv.Error as exc:
-        return [], [ImportProblem(1, f"unreadable header: {exc}")]
-    names = [name.strip().lower() for name in header]
-    if sorted(names) != sorted(IMPORT_COLUMNS):
-        return [], [ImportProblem(1, f"the header must be {','.join(IMPORT_COLUMNS)}")]
-    good: list[tuple[int, UnsubscribeRequest]] = []
-    problems: list[ImportProblem] = []
-    line = reader.line_num
-    while True:
-        start = line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(ImportProblem(start, f"unreadable row: {exc}"))
-            line = reader.line_num
-            continue
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines are not rows
-        if len(row) != len(names):
-            problems.append(ImportProblem(start, f"expected {len(names)} values, found {len(row)}"))
-            continue
-        values = {name: cell.strip() for name, cell in zip(names, row, strict=True)}
-        try:
-            good.append((start, _import_request(values)))
-        except ValueError as exc:
-            problems.append(ImportProblem(start, str(exc)))
-    return good, problems
-
-
-def _import_request(values: dict[str, str]) -> UnsubscribeRequest:
-    for name, value in values.items():
-        limit = MAX_REASON_CHARS if name == "reason" else MAX_FIELD_CHARS
-        if len(value) > limit:
-            raise ValueError(f"{name} is longer than {limit} characters")
-    if not (values["subscriber_key"] or values["subscriber_id"] or values["email"]):
-        raise ValueError("needs a subscriber_key, subscriber_id or email")
-    for name in ("subscriber_id", "job_id", "list_id", "batch_id", "mid"):
-        if values[name] and not _DIGITS.fullmatch(values[name]):
-            raise ValueError(f"{name} must be a number")
-    if values["email"] and not _EMAIL.fullmatch(values["email"]):
-        raise ValueError("email is not an email address")
-    scope_text = values["scope"].lower() or "list"
-    if scope_text not in ("list", "all"):
-        raise ValueError("scope must be list or all")
-    reason = values["reason"]
-    if not reason:
-        reason_code, reason_text = None, None
-    elif reason in REASON_LABELS:
-        reason_code, reason_text = reason, None
-    else:  # free text from the support desk or the legacy system
-        reason_code, reason_text = "other", reason
-    return UnsubscribeRequest(
-        subscriber_key=values["subscriber_key"] or None,
-        subscriber_id=values["subscriber_id"] or None,
-        email=values["email"] or None,
-        job_id=values["job_id"] or None,
-        list_id=values["list_id"] or None,
-        batch_id=values["batch_id"] or None,
-        mid=values["mid"] or None,
-        scope=Scope(scope_text),
-        reason_code=reason_code,
-        reason_text=reason_text,
-        source=Source.IMPORT,
-    )
-
-
 @journal_cli.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
-def import_command(file: IO[str]) -> None:
-    """Journal requests from a CSV (header: subscriber_key,subscriber_id,email,job_id,list_id,batch_id,mid,
-    scope,reason). Bad rows are reported by line and skipped; the worker delivers the rest. Exit status 1
-    when any row was skipped."""
+@click.argument("file", type=click.File("rb"))
+def import_command(file: IO[bytes]) -> None:
+    """Journal requests from a UTF-8 CSV (header: subscriber_key,subscriber_id,email,job_id,list_id,batch_id,
+    mid,scope,reason). Bad rows are reported by line and skipped; the worker delivers the rest. Exit status 1
+    when any row was skipped. A file that is not UTF-8 is refused as a whole."""
+    text = decode_import(file.read())
+    if isinstance(text, ImportProblem):
+        click.echo(f"line {text.line}: {text.message}", err=True)
+        sys.exit(1)
     journal = _journal()
-    good, problems = parse_import(file)
+    good, problems = parse_import(io.StringIO(text, newline=""))
     ids: set[int] = set()
     for _line, request in good:
         ids.add(journal.record(request).id)

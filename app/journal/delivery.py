@@ -27,7 +27,7 @@ from .delivery_values import due_report_line as due_report_line
 from .events import reason_text as reason_text
 from .events import to_event
 from .models import JournalEntry, State, UnsubscribeRequest
-from .store import AttemptResult, Claim, Journal, utcnow
+from .store import AttemptResult, Claim, Journal, JournalError, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -135,10 +135,15 @@ class Delivery:
         )
         if claim is None:  # the pending twin is being delivered elsewhere right now
             return entry
-        return self._within_budget(entry.id, lambda: self._attempt(claim), claim=claim)
+        return self._within_budget(entry.id, lambda: self._attempt(claim), claim=claim, recorded=entry)
 
     def _within_budget(
-        self, entry_id: int, attempt: Callable[[], Any], *, claim: Claim | None = None
+        self,
+        entry_id: int,
+        attempt: Callable[[], Any],
+        *,
+        claim: Claim | None = None,
+        recorded: JournalEntry | None = None,
     ) -> JournalEntry:
         budget = self.settings.inline_budget_seconds
         future = self._inline_pool().submit(attempt)
@@ -156,7 +161,14 @@ class Delivery:
                 logger.info("inline delivery continues past its budget", extra={"entry_id": entry_id})
         except Exception:
             logger.exception("inline delivery failed unexpectedly", extra={"entry_id": entry_id})
-        entry = self.journal.get(entry_id)
+        try:
+            entry = self.journal.get(entry_id)
+        except JournalError:
+            if recorded is None:
+                raise
+            # Committed already: the page must say "processing" rather than fail; the worker goes on.
+            logger.warning("journal entry not re-read after its commit", extra={"entry_id": entry_id})
+            return recorded
         if entry is None:
             raise LookupError(f"journal entry {entry_id} does not exist")
         return entry

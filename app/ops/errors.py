@@ -1,4 +1,4 @@
-"""Error pages (400, 404, 405, 413, 429, 500) in the visitor's language, never with a stack trace or detail.
+"""Error pages (400, 404, 405, 413, 429, 500, 503) in the visitor's language, never with a stack trace.
 
 The page extends the site's ``base.html`` so it carries the brand; if that cannot be rendered (it does not
 exist, or rendering it fails inside an error) a minimal self-contained page is returned instead. The texts
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("ops_errors", __name__, template_folder="templates")
 
-HANDLED_STATUSES = (400, 404, 405, 413, 429, 500)
+HANDLED_STATUSES = (400, 404, 405, 413, 429, 500, 503)
 
 #: status -> language -> (title, explanation)
 TEXTS: dict[int, dict[str, tuple[str, str]]] = {
@@ -103,6 +103,30 @@ TEXTS: dict[int, dict[str, tuple[str, str]]] = {
             "Se produjo un error inesperado por nuestra parte. Vuelva a intentarlo más tarde.",
         ),
     },
+    # The journal cannot be reached or written right now (docs/journal.md): nothing was recorded for
+    # sure, so the page promises nothing and asks for the same click again.
+    503: {
+        "en": (
+            "Please try again",
+            "We could not record your request just now. Please try again in a moment; "
+            "your request has not been confirmed yet.",
+        ),
+        "de": (
+            "Bitte erneut versuchen",
+            "Wir konnten Ihre Anfrage gerade nicht speichern. Bitte versuchen Sie es in einem Moment "
+            "erneut; Ihre Anfrage ist noch nicht bestätigt.",
+        ),
+        "fr": (
+            "Veuillez réessayer",
+            "Nous n'avons pas pu enregistrer votre demande pour le moment. Veuillez réessayer dans un "
+            "instant ; votre demande n'est pas encore confirmée.",
+        ),
+        "es": (
+            "Vuelva a intentarlo",
+            "No hemos podido registrar su solicitud en este momento. Vuelva a intentarlo en un momento; "
+            "su solicitud aún no está confirmada.",
+        ),
+    },
 }
 LANGUAGES = ("en", "de", "fr", "es")
 _REFERENCE = {"en": "Reference", "de": "Referenz", "fr": "Référence", "es": "Referencia"}
@@ -161,6 +185,11 @@ def handle_http_error(error: HTTPException):
 def handle_unexpected_error(error: InternalServerError):
     """Any unhandled exception (Flask has logged it, redacted) becomes a plain 500 page without details."""
     return render_error(500), 500
+
+
+def service_unavailable() -> tuple[str, int]:
+    """The 503 "try again" page, for a view whose work could not be done right now (journal down)."""
+    return render_error(503), 503
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,8 @@
 """``/healthz`` (the process answers) and ``/readyz`` (it can do its job), cheap and without personal data.
 
-``/readyz`` is ready when the journal answers and either Marketing Cloud accepted our credentials recently
+``/readyz`` is ready when the journal can *write* (a committed heartbeat, no entry touched, at most one
+probe per process every ``WRITE_PROBE_SECONDS``, each waiting at most ``WRITE_PROBE_WAIT`` seconds for a
+connection or the write lock) and either Marketing Cloud accepted our credentials recently
 (a token or a successful call in this process within ``READY_MAX_PENDING_AGE``) or the oldest pending
 journal entry is younger than ``READY_MAX_PENDING_AGE`` — i.e. nothing says unsubscribes are piling up.
 Status 200 when ready, 503 otherwise; the JSON body says which check failed.
@@ -9,7 +11,9 @@ Status 200 when ready, 503 otherwise; the JSON body says which check failed.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify
 
@@ -18,6 +22,40 @@ from .metrics import sfmc_observer
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("ops_health", __name__)
+
+#: A probe's answer is reused this long (probes from a load balancer every second do not each write).
+WRITE_PROBE_SECONDS = 1.0
+#: Longest wait of one probe for a connection or the write lock: a probe must answer before its caller
+#: gives up, and a journal that makes it wait longer is not fit for POSTs either.
+WRITE_PROBE_WAIT = 1.0
+
+
+class _WriteProbe:
+    """The last write probe's answer for a while; one probe at a time (others reuse the last answer)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answer: tuple[float, str] | None = None  # (monotonic time, "ok" or "unreachable")
+
+    def check(self, journal: Any) -> str:
+        answer = self._answer
+        if answer is not None and time.monotonic() - answer[0] < WRITE_PROBE_SECONDS:
+            return answer[1]
+        if answer is not None and not self._lock.acquire(blocking=False):
+            return answer[1]  # another thread is probing right now: its answer comes in a moment
+        if answer is None:
+            self._lock.acquire()  # the very first probe: wait for it rather than guess
+        try:
+            try:
+                journal.probe_write(wait=WRITE_PROBE_WAIT)
+                state = "ok"
+            except Exception as exc:  # any failure to write means not ready; say which kind, no detail
+                logger.warning("readyz: journal cannot write: %s: %s", type(exc).__name__, exc)
+                state = "unreachable"
+            self._answer = (time.monotonic(), state)
+            return state
+        finally:
+            self._lock.release()
 
 
 @bp.get("/healthz")
@@ -36,14 +74,14 @@ def readyz():
 
     journal = app.extensions.get("journal")
     oldest: float | None = None
-    try:
-        if journal is None:
-            raise RuntimeError("no journal configured")
-        oldest = journal.oldest_pending_age()
-        checks["journal"] = "ok"
-    except Exception as exc:  # any failure to read the journal means not ready; say which kind, no detail
-        logger.warning("readyz: journal unreachable: %s", type(exc).__name__)
-        checks["journal"] = "unreachable"
+    checks["journal"] = "unreachable" if journal is None else app.extensions["ops_write_probe"].check(journal)
+    if checks["journal"] == "ok":
+        try:
+            oldest = journal.oldest_pending_age()
+        except Exception as exc:  # written a moment ago, unreadable now: not ready either
+            logger.warning("readyz: journal unreachable: %s", type(exc).__name__)
+            checks["journal"] = "unreachable"
+    if checks["journal"] != "ok":
         ready = False
     checks["oldest_pending_age_seconds"] = None if oldest is None else round(oldest, 1)
 
@@ -63,4 +101,5 @@ def readyz():
 
 def init_app(app: Flask) -> None:
     """Register the two endpoints."""
+    app.extensions["ops_write_probe"] = _WriteProbe()
     app.register_blueprint(bp)

@@ -17,8 +17,10 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import gettext, refresh
 
 from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
+from app.journal.values import JournalError
 from app.links import LinkClaims, TokenError, verify_with_app_keys
 
+from ..ops.errors import service_unavailable
 from ..privacy import masked_address
 from .branding import brand_stylesheet
 from .forms import UnsubscribeForm
@@ -143,13 +145,23 @@ def _journal_and_deliver(unsubscribe_request: UnsubscribeRequest) -> JournalEntr
     """Commit the request to the journal (with the inline attempt's claim, in one commit), then try one
     inline delivery within ``INLINE_DELIVERY_BUDGET``.
 
-    Once the commit is done the request cannot be lost: if the inline attempt breaks or runs out of time,
-    the worker delivers the pending entry later and the person is told it is being processed. A journal that
-    cannot be written raises, so the person gets an error page instead of a false confirmation.
+    Once the commit is done the request cannot be lost: if the inline attempt breaks or runs out of time, or
+    the entry cannot be read back, the worker delivers the pending entry later and the person is told it is
+    being processed. A journal that cannot be written raises ``JournalError`` before any promise, and
+    ``_journal_unavailable`` answers with the 503 "try again" page instead of a false confirmation.
     """
     from app.journal import record_and_deliver
 
     return record_and_deliver(unsubscribe_request)
+
+
+@bp.errorhandler(JournalError)
+def _journal_unavailable(error: JournalError) -> tuple[str, int]:
+    """The journal could not be reached or written (down, disk full, lock held too long): "try again"
+    in the person's language (503), never a 500 and never a confirmation."""
+    logger.warning("journal unavailable; answered 503: %s", error)
+    g.outcome = "journal_unavailable"
+    return service_unavailable()
 
 
 def _request_for(

@@ -50,6 +50,33 @@ def test_readyz_is_ready_on_a_fresh_journal(client) -> None:
     assert body["checks"]["oldest_pending_age_seconds"] is None
 
 
+def test_readyz_proves_the_journal_writes_without_touching_an_entry_and_at_most_once_a_second(
+    make_app, tmp_path
+) -> None:
+    import sqlite3
+
+    from app.ops.health import WRITE_PROBE_SECONDS
+
+    app = make_app()
+    client = app.test_client()
+    database = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+
+    def heartbeat() -> str:
+        with sqlite3.connect(database) as conn:
+            return conn.execute("SELECT beat_at FROM journal_heartbeat").fetchone()[0]
+
+    assert client.get("/readyz").status_code == 200
+    first = heartbeat()  # a committed write, seen by another connection
+    for _ in range(10):  # a load balancer probing often: the answer is reused, nothing is written
+        assert client.get("/readyz").status_code == 200
+    assert heartbeat() == first
+    time.sleep(WRITE_PROBE_SECONDS + 0.1)
+    assert client.get("/readyz").status_code == 200
+    assert heartbeat() > first
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM journal_entries").fetchone()[0] == 0
+
+
 def test_readyz_turns_unready_when_pending_entries_age_without_marketing_cloud(make_app, emulator) -> None:
     client = make_app(READY_MAX_PENDING_AGE="0.5").test_client()
     emulator.faults(error_rate=1.0, errors=["outage"])

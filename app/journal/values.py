@@ -1,0 +1,87 @@
+"""The journal's plain values and errors, shared by its modules (``store`` re-exports them)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from .models import JournalEntry, State
+
+#: The columns that hold personal data; ``purge`` empties them.
+PERSONAL_COLUMNS = ("subscriber_key", "subscriber_id", "email", "reason_text", "dedupe_key")
+
+#: The columns that hold an ``UnsubscribeRequest``'s fields (same names), in table order.
+REQUEST_COLUMNS = (
+    "subscriber_key",
+    "subscriber_id",
+    "email",
+    "job_id",
+    "list_id",
+    "batch_id",
+    "mid",
+    "scope",
+    "reason_code",
+    "reason_text",
+    "language",
+    "source",
+)
+
+#: Where a claim may take an entry: pending and not held by a live lease (one parameter: now).
+CLAIMABLE = "state = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)"
+
+
+class JournalError(Exception):
+    """The journal's storage cannot be opened or used."""
+
+
+class JournalUnavailableError(JournalError):
+    """The journal cannot be reached or written right now: connection refused or lost, no connection free
+    within the wait, the disk full, the writer lock held elsewhere past its bound. The page says "try again"
+    (503); nothing was promised."""
+
+
+class JournalConnectionLost(JournalUnavailableError):
+    """The database connection broke during a transaction (a restart, a failover, an ended session): the
+    same work may be retried on a new connection."""
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one delivery attempt decided for one entry; applied only while the attempt's claim holds.
+
+    ``state`` PENDING means "try again at ``next_attempt_at``". ``possible_duplicate`` is True when the
+    attempt may have reached Marketing Cloud without us learning the answer.
+    """
+
+    entry_id: int
+    state: State
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    error_code: int | None = None
+    sfmc_request_id: str | None = None
+    sfmc_status_message: str | None = None
+    possible_duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Entries one attempt holds until ``until``; ``token`` identifies the attempt in conditional updates."""
+
+    token: str
+    until: datetime
+    entries: list[JournalEntry]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_lease(owner: str, lease_seconds: float, now: datetime) -> tuple[str, datetime]:
+    """A new claim's token (the owner, made unique) and the end of its lease."""
+    return f"{owner}:{uuid.uuid4().hex[:12]}", now + timedelta(seconds=lease_seconds)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's text (database errors carry hints on further lines)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
