@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,8 +33,24 @@ class ConnectionDropper:
         self.drops = 0  # drops that ended at least one backend
         self.backends = 0
 
-    def drop(self) -> int:
-        """End the app's and the workers' connections now; returns how many were ended."""
+    def drop(self, patience: float = 5.0) -> int:
+        """End the app's and the workers' connections; returns how many were ended.
+
+        Right after a kill or another drop the pools may hold no connection yet, and ending nothing is no
+        drop: it tries again for up to ``patience`` seconds until there is a connection to end.
+        """
+        deadline = time.monotonic() + patience
+        while True:
+            ended = self._end_backends()
+            if ended or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        if ended:
+            self.drops += 1
+            self.backends += ended
+        return ended
+
+    def _end_backends(self) -> int:
         import psycopg
 
         with psycopg.connect(
@@ -44,11 +61,7 @@ class ConnectionDropper:
                 "WHERE datname = %s AND pid <> pg_backend_pid()",
                 (self.datname,),
             ).fetchall()
-        ended = sum(1 for (done,) in rows if done)
-        if ended:
-            self.drops += 1
-            self.backends += ended
-        return ended
+        return sum(1 for (done,) in rows if done)
 
 
 TRY_AGAIN_PAGE = (
