@@ -8,10 +8,12 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 from flask import Flask
 from journal_helpers import run_cli, worker_env
 
 from tests.conftest import TEST_SIGNING_KEY
+from tests.live_http import live_server
 
 HEADER = "subscriber_key,subscriber_id,email,job_id,list_id,batch_id,mid,scope,reason\n"
 
@@ -33,10 +35,13 @@ def test_free_text_the_database_cannot_hold_is_journaled_without_it(
     make_app: Any, typed: str, stored: str
 ) -> None:
     app: Flask = make_app(RATELIMIT_POST="1000 per minute")
-    response = app.test_client().post(
-        _link("demo-001"), data={"scope": "list", "reason": "other", "other_text": typed}
-    )
-    assert response.status_code == 200
+    with live_server(app) as server:  # real HTTP: the %00 / raw bytes travel as a browser sends them
+        response = requests.post(
+            server.base_url + _link("demo-001"),
+            data={"scope": "list", "reason": "other", "other_text": typed},
+            timeout=10,
+        )
+    assert response.status_code == 200, response.text[:300]
     [entry] = app.extensions["journal"].entries()
     assert entry.request.reason_text == stored
 
@@ -46,8 +51,9 @@ def test_a_signed_subscriber_key_with_nul_or_a_lone_surrogate_is_journaled(
     make_app: Any, key: str, stored: str
 ) -> None:
     app: Flask = make_app(RATELIMIT_POST="1000 per minute")
-    response = app.test_client().post(_link(key), data={"scope": "list"})
-    assert response.status_code == 200
+    with live_server(app) as server:
+        response = requests.post(server.base_url + _link(key), data={"scope": "list"}, timeout=10)
+    assert response.status_code == 200, response.text[:300]
     [entry] = app.extensions["journal"].entries()
     assert entry.request.subscriber_key == stored
 
