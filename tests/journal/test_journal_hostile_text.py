@@ -49,7 +49,7 @@ def test_a_signed_subscriber_key_with_nul_or_a_lone_surrogate_is_journaled(
     response = app.test_client().post(_link(key), data={"scope": "list"})
     assert response.status_code == 200
     [entry] = app.extensions["journal"].entries()
-    assert entry.request.subscriber_key == stored
+    assert entry.request.recipient.subscriber_key == stored
 
 
 def test_an_import_row_with_nul_is_journaled_without_it(
