@@ -338,10 +338,12 @@ def test_sqlite_writers_of_many_threads_and_processes_all_commit(tmp_path: Path)
     script = (
         "import sys\n"
         "from app.journal.store import open_journal\n"
+        "from app.identity import Recipient\n"
         "from app.journal.models import UnsubscribeRequest\n"
         "j = open_journal(sys.argv[1], sys.argv[2])\n"
         "for n in range(60):\n"
-        "    j.record(UnsubscribeRequest(subscriber_key=f'p{sys.argv[3]}-{n}', job_id='1', mid='1'))\n"
+        "    who = Recipient(subscriber_key=f'p{sys.argv[3]}-{n}', job_id='1', mid='1')\n"
+        "    j.record(UnsubscribeRequest(who))\n"
     )
     journal = open_journal(url, tmp_path)
     try:
@@ -403,10 +405,12 @@ def test_workers_opening_a_new_sqlite_journal_together_all_start(tmp_path: Path)
     script = (
         "import sys, time\n"
         "from app.journal.store import open_journal\n"
+        "from app.identity import Recipient\n"
         "from app.journal.models import UnsubscribeRequest\n"
         "time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # all at the same moment\n"
         "j = open_journal(sys.argv[1], sys.argv[2])\n"
-        "j.record(UnsubscribeRequest(subscriber_key=f'start-{sys.argv[4]}', job_id='1', mid='1'))\n"
+        "who = Recipient(subscriber_key=f'start-{sys.argv[4]}', job_id='1', mid='1')\n"
+        "j.record(UnsubscribeRequest(who))\n"
     )
     start_at = str(time.time() + 1.5)
     children = [
