@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402 - the project root is put on the path first
+from app.identity import Recipient  # noqa: E402
 from app.journal.delivery import Delivery  # noqa: E402
 from app.journal.models import Scope, Source, UnsubscribeRequest  # noqa: E402
 from app.journal.store import open_journal  # noqa: E402
@@ -113,10 +114,12 @@ def requests_for(first_list: int, count: int) -> list[UnsubscribeRequest]:
             sid = mid % 1000 * 10000 + 1 + person
             made.append(
                 UnsubscribeRequest(
-                    subscriber_key=f"bench-{sid}",
-                    job_id=str(JOB_ID[mid]),
-                    list_id=str(BASE_LIST_ID[mid] + first_list + list_index),
-                    mid=str(mid),
+                    Recipient(
+                        subscriber_key=f"bench-{sid}",
+                        job_id=str(JOB_ID[mid]),
+                        list_id=str(BASE_LIST_ID[mid] + first_list + list_index),
+                        mid=str(mid),
+                    ),
                     scope=Scope.LIST,
                     reason_code="too_many",
                     source=Source.IMPORT,

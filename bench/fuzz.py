@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 import jwt
 from lxml import etree
 
+from app.identity import Recipient
 from bench import _common as common
 
 PARTNER = "http://exacttarget.com/wsdl/partnerAPI"
@@ -499,7 +500,7 @@ def fuzz_transport(tally: Tally) -> float:
     server = HostileServer()
     try:
         client = hostile_client(server)
-        event = [LogUnsubEvent(subscriber_key="someone", job_id="1")]
+        event = [LogUnsubEvent(Recipient(subscriber_key="someone", job_id="1"))]
         for mode in (*HOSTILE_MODES, "drip"):
             server.mode = mode
             tally.cases += 1

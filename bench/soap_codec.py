@@ -32,6 +32,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.identity import Recipient  # noqa: E402
 from app.sfmc.envelope import PARAMETERS, execute_envelope, serialise  # noqa: E402
 from app.sfmc.models import LogUnsubEvent  # noqa: E402
 from app.sfmc.response import parse_response  # noqa: E402
@@ -55,7 +56,7 @@ def plain_requests() -> list[dict[str, str]]:
     """The batch as plain data, the starting point of both sides."""
     return [
         {
-            "client_mid": "510001001",
+            "mid": "510001001",
             "subscriber_id": str(1000 + n),
             "subscriber_key": f"subscriber-{n:03d}",
             "email": f"person{n:03d}@example.com",
@@ -89,11 +90,16 @@ def response_body() -> bytes:
     return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
+def _event(request: dict[str, str]) -> LogUnsubEvent:
+    """Our side's request from the plain data: the identity fields, then the reason."""
+    return LogUnsubEvent(Recipient.from_mapping(request), reason=request["reason"])
+
+
 def ours(
     requests: list[dict[str, str]], answer: bytes, *, check: bool = False
 ) -> tuple[bytes, list[str | None]]:
     """Build + serialise + parse; with ``check``, also the XSD self-check: what SfmcClient does per call."""
-    tree = execute_envelope(TOKEN, [LogUnsubEvent(**request) for request in requests])
+    tree = execute_envelope(TOKEN, [_event(request) for request in requests])
     if check:
         check_envelope(tree)
     data = serialise(tree)
@@ -136,9 +142,12 @@ def zeep_side(shared: Path) -> Callable[[list[dict[str, str]], bytes], tuple[byt
         header.text = TOKEN
         objects = [
             execute_request(
-                Client=client_id(ID=int(request["client_mid"])),
+                Client=client_id(ID=int(request["mid"])),
                 Name="LogUnsubEvent",
-                Parameters=[api_property(Name=name, Value=request[field]) for name, field in PARAMETERS],
+                Parameters=[
+                    api_property(Name=name, Value=request[field.removeprefix("recipient.")])
+                    for name, field in PARAMETERS
+                ],
             )
             for request in requests
         ]

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.identity import Recipient  # noqa: E402
 from app.links import LinkClaims, mint, unsubscribe_url  # noqa: E402
 
 DEMO_SIGNING_KEY = "demo-link-signing-key-change-me"  # demo only: real deployments set their own
@@ -33,29 +34,33 @@ NEWSLETTER = {"job_id": "18099", "list_id": "17914"}
 DEMO_LINKS: tuple[tuple[str, LinkClaims], ...] = (
     (
         "Unsubscribe from one list (Newsletter, job 18099)",
-        LinkClaims(subscriber_key="demo-001", email="demo001@example.com", batch_id="0", **NEWSLETTER),
+        LinkClaims(
+            Recipient(subscriber_key="demo-001", email="demo001@example.com", batch_id="0", **NEWSLETTER)
+        ),
     ),
     (
         "A subscriber of the child business unit (MID 510001001)",
         LinkClaims(
-            subscriber_key="child-001", job_id="28001", list_id="27914", batch_id="0", mid="510001001"
+            Recipient(
+                subscriber_key="child-001", job_id="28001", list_id="27914", batch_id="0", mid="510001001"
+            )
         ),
     ),
     (
         "In German (loc=de)",
-        LinkClaims(subscriber_key="demo-003", batch_id="0", locale="de", **NEWSLETTER),
+        LinkClaims(Recipient(subscriber_key="demo-003", batch_id="0", **NEWSLETTER), locale="de"),
     ),
     (
         "Already unsubscribed from that list",
-        LinkClaims(subscriber_key="demo-022", batch_id="1", **NEWSLETTER),
+        LinkClaims(Recipient(subscriber_key="demo-022", batch_id="1", **NEWSLETTER)),
     ),
     (
         "Not on that job: 'could not find that subscription', then the offer to leave all email",
-        LinkClaims(subscriber_key="demo-024", batch_id="0", **NEWSLETTER),
+        LinkClaims(Recipient(subscriber_key="demo-024", batch_id="0", **NEWSLETTER)),
     ),
     (
         "No job in the link: only 'all marketing email' is offered",
-        LinkClaims(subscriber_key="demo-005"),
+        LinkClaims(Recipient(subscriber_key="demo-005")),
     ),
 )
 

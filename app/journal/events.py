@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import regex
@@ -146,20 +146,8 @@ def to_event(
     against the job), otherwise no job context at all (Marketing Cloud then master-unsubscribes without an
     UnsubEvent).
     """
-    list_for_all = (all_subscribers or AllSubscribersLists()).for_mid(request.mid)
-    if request.scope is Scope.LIST:
-        job_id, list_id, batch_id = request.job_id, request.list_id, request.batch_id
-    elif list_for_all:
-        job_id, list_id, batch_id = request.job_id, list_for_all, request.batch_id
-    else:
-        job_id = list_id = batch_id = None
-    return LogUnsubEvent(
-        subscriber_key=request.subscriber_key or None,
-        subscriber_id=request.subscriber_id or None,
-        email=request.email or None,
-        job_id=job_id or None,
-        list_id=list_id or None,
-        batch_id=batch_id or None,
-        reason=reason_text(request),
-        client_mid=request.mid or None,
-    )
+    recipient = request.recipient
+    if request.scope is Scope.ALL:
+        list_for_all = (all_subscribers or AllSubscribersLists()).for_mid(recipient.mid)
+        recipient = replace(recipient, list_id=list_for_all) if list_for_all else recipient.without_job()
+    return LogUnsubEvent(recipient.without_blanks(), reason=reason_text(request))

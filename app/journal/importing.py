@@ -11,19 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import IO
 
+from app.identity import FIELDS, ID_FIELDS, Recipient
+
 from .models import REASON_LABELS, Scope, Source, UnsubscribeRequest
 
-IMPORT_COLUMNS = (
-    "subscriber_key",
-    "subscriber_id",
-    "email",
-    "job_id",
-    "list_id",
-    "batch_id",
-    "mid",
-    "scope",
-    "reason",
-)
+#: The identity's columns are named after ``Recipient``'s fields; then what the request adds.
+IMPORT_COLUMNS = (*FIELDS, "scope", "reason")
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_FIELD_CHARS = 254  # an email address's limit; no identifier we send is longer
@@ -32,6 +25,8 @@ MAX_REASON_CHARS = 500
 
 @dataclass(frozen=True)
 class ImportProblem:
+    """One reason a row (by its physical line number) or the whole file was not imported."""
+
     line: int
     message: str
 
@@ -84,12 +79,13 @@ def _import_request(values: dict[str, str]) -> UnsubscribeRequest:
         limit = MAX_REASON_CHARS if name == "reason" else MAX_FIELD_CHARS
         if len(value) > limit:
             raise ValueError(f"{name} is longer than {limit} characters")
-    if not (values["subscriber_key"] or values["subscriber_id"] or values["email"]):
+    recipient = Recipient.from_mapping(values).without_blanks()
+    if not recipient.identified:
         raise ValueError("needs a subscriber_key, subscriber_id or email")
-    for name in ("subscriber_id", "job_id", "list_id", "batch_id", "mid"):
+    for name in ID_FIELDS:
         if values[name] and not _DIGITS.fullmatch(values[name]):
             raise ValueError(f"{name} must be a number")
-    if values["email"] and not _EMAIL.fullmatch(values["email"]):
+    if recipient.email and not _EMAIL.fullmatch(recipient.email):
         raise ValueError("email is not an email address")
     scope_text = values["scope"].lower() or "list"
     if scope_text not in ("list", "all"):
@@ -102,13 +98,7 @@ def _import_request(values: dict[str, str]) -> UnsubscribeRequest:
     else:  # free text from the support desk or the legacy system
         reason_code, reason_text = "other", reason
     return UnsubscribeRequest(
-        subscriber_key=values["subscriber_key"] or None,
-        subscriber_id=values["subscriber_id"] or None,
-        email=values["email"] or None,
-        job_id=values["job_id"] or None,
-        list_id=values["list_id"] or None,
-        batch_id=values["batch_id"] or None,
-        mid=values["mid"] or None,
+        recipient,
         scope=Scope(scope_text),
         reason_code=reason_code,
         reason_text=reason_text,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from app.identity import Recipient
+
 
 class Scope(StrEnum):
     """What the person unsubscribes from."""
@@ -44,15 +46,13 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class UnsubscribeRequest:
-    """What a person asked for, as the signed link and the form say it. Written before anything else."""
+    """What a person asked for, as the signed link and the form say it. Written before anything else.
 
-    subscriber_key: str | None = None
-    subscriber_id: str | None = None
-    email: str | None = None
-    job_id: str | None = None
-    list_id: str | None = None
-    batch_id: str | None = None
-    mid: str | None = None
+    ``recipient`` is who and which send, exactly as the link (or an import row) named them; the rest is
+    what the form added.
+    """
+
+    recipient: Recipient
     scope: Scope = Scope.LIST
     reason_code: str | None = None
     reason_text: str | None = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .claims import ClaimsMixin
-from .models import JournalEntry, Scope, Source, State, UnsubscribeRequest
+from .models import JournalEntry, State, UnsubscribeRequest
 from .reports import ReportsMixin
 from .schema import migrations
 from .text import storable_request
@@ -36,6 +36,8 @@ from .values import (
     JournalError,
     JournalUnavailableError,
     new_lease,
+    request_from_row,
+    request_values,
     utcnow,
 )
 
@@ -61,13 +63,14 @@ RECORD_RETRIES = 2
 
 def dedupe_key(request: UnsubscribeRequest) -> str:
     """One key per "same person + job/list + scope", so a double submit while pending is one entry."""
+    who = request.recipient
     identity = [
-        (request.subscriber_key or "").strip(),
-        (request.subscriber_id or "").strip(),
-        (request.email or "").strip().lower(),
-        (request.mid or "").strip(),
-        (request.job_id or "").strip(),
-        (request.list_id or "").strip(),
+        (who.subscriber_key or "").strip(),
+        (who.subscriber_id or "").strip(),
+        (who.email or "").strip().lower(),
+        (who.mid or "").strip(),
+        (who.job_id or "").strip(),
+        (who.list_id or "").strip(),
         str(request.scope),
     ]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
@@ -200,8 +203,7 @@ class Journal(ClaimsMixin, ReportsMixin):
         # (docs/journal.md); the idempotency key is computed from what is stored.
         request = storable_request(request)
         key = dedupe_key(request)
-        values = [getattr(request, column) for column in REQUEST_COLUMNS]
-        values = [str(value) if isinstance(value, Scope | Source) else value for value in values]
+        values = request_values(request)
         stamps = (self._to_db(now), self._to_db(now), self._to_db(now))
         claim_columns: tuple[str, ...] = ()
         claim_values: tuple[Any, ...] = ()
@@ -257,23 +259,9 @@ class Journal(ClaimsMixin, ReportsMixin):
     # -- rows ------------------------------------------------------------------------------------------
 
     def _entry(self, row: Any) -> JournalEntry:
-        request = UnsubscribeRequest(
-            subscriber_key=row["subscriber_key"],
-            subscriber_id=row["subscriber_id"],
-            email=row["email"],
-            job_id=row["job_id"],
-            list_id=row["list_id"],
-            batch_id=row["batch_id"],
-            mid=row["mid"],
-            scope=Scope(row["scope"]),
-            reason_code=row["reason_code"],
-            reason_text=row["reason_text"],
-            language=row["language"],
-            source=Source(row["source"]),
-        )
         return JournalEntry(
             id=int(row["id"]),
-            request=request,
+            request=request_from_row(row),
             state=State(row["state"]),
             attempts=int(row["attempts"]),
             created_at=self._from_db(row["created_at"]),

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields, replace
+from typing import TypeVar
+
+from app.identity import Recipient
 
 from .models import UnsubscribeRequest
 
+_Record = TypeVar("_Record", UnsubscribeRequest, Recipient)
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -25,10 +29,18 @@ def storable(text: str | None) -> str | None:
 
 
 def storable_request(request: UnsubscribeRequest) -> UnsubscribeRequest:
-    """``request`` with every text field made ``storable`` (the same object when nothing changes)."""
+    """``request`` with every text field, its recipient's included, made ``storable`` (the same object when
+    nothing changes)."""
+    recipient = _storable_fields(request.recipient)
+    request = _storable_fields(request)
+    return request if recipient is request.recipient else replace(request, recipient=recipient)
+
+
+def _storable_fields(value: _Record) -> _Record:
+    """``value`` with its own text fields made ``storable``; the same object when none change."""
     changes = {
-        field.name: storable(value)
-        for field in fields(request)
-        if isinstance(value := getattr(request, field.name), str) and _UNSTORABLE.search(value)
+        field.name: storable(text)
+        for field in fields(value)
+        if isinstance(text := getattr(value, field.name), str) and _UNSTORABLE.search(text)
     }
-    return replace(request, **changes) if changes else request
+    return replace(value, **changes) if changes else value

@@ -5,27 +5,51 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from .models import JournalEntry, State
+from app.identity import FIELDS as RECIPIENT_FIELDS
+from app.identity import Recipient
+
+from .models import JournalEntry, Scope, Source, State, UnsubscribeRequest
 
 #: The columns that hold personal data; ``purge`` empties them.
 PERSONAL_COLUMNS = ("subscriber_key", "subscriber_id", "email", "reason_text", "dedupe_key")
 
-#: The columns that hold an ``UnsubscribeRequest``'s fields (same names), in table order.
+#: The columns that hold an ``UnsubscribeRequest``: its recipient's fields, then its own (same names).
 REQUEST_COLUMNS = (
-    "subscriber_key",
-    "subscriber_id",
-    "email",
-    "job_id",
-    "list_id",
-    "batch_id",
-    "mid",
+    *RECIPIENT_FIELDS,
     "scope",
     "reason_code",
     "reason_text",
     "language",
     "source",
 )
+
+
+def request_values(request: UnsubscribeRequest) -> list[Any]:
+    """The insert's values of ``request``, in ``REQUEST_COLUMNS`` order (the identity's columns are named
+    after ``Recipient``'s fields)."""
+    named = request.recipient.as_dict() | {
+        "scope": str(request.scope),
+        "reason_code": request.reason_code,
+        "reason_text": request.reason_text,
+        "language": request.language,
+        "source": str(request.source),
+    }
+    return [named[column] for column in REQUEST_COLUMNS]
+
+
+def request_from_row(row: Any) -> UnsubscribeRequest:
+    """The request a journal row holds (the inverse of ``request_values``)."""
+    return UnsubscribeRequest(
+        Recipient.from_mapping(row),
+        scope=Scope(row["scope"]),
+        reason_code=row["reason_code"],
+        reason_text=row["reason_text"],
+        language=row["language"],
+        source=Source(row["source"]),
+    )
+
 
 #: Where a claim may take an entry: pending and not held by a live lease (one parameter: now).
 CLAIMABLE = "state = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)"

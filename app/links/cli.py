@@ -12,6 +12,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.identity import ID_FIELDS, Recipient
+
 from .tokens import LinkClaims, TokenError, identifier, locale_tag, mint, verify
 
 
@@ -47,35 +49,30 @@ def _id_option(option: str, value: str | None) -> str | None:
 @click.option("--base-url", help="Where the app is served; default PUBLIC_BASE_URL")
 @with_appcontext
 def mint_link_command(
-    subscriber_key: str | None,
-    subscriber_id: str | None,
-    email: str | None,
-    job_id: str | None,
-    list_id: str | None,
-    batch_id: str | None,
-    mid: str | None,
-    locale: str | None,
-    expires_in: int | None,
-    base_url: str | None,
+    locale: str | None, expires_in: int | None, base_url: str | None, **identity: str | None
 ) -> None:
-    """Print an unsubscribe link for one subscriber (and optionally one send)."""
+    """Print an unsubscribe link for one subscriber (and optionally one send).
+    \f
+    The identity options are named after ``Recipient``'s fields, so they arrive as one mapping (``\\f``
+    keeps this paragraph out of ``--help``).
+    """
     from . import unsubscribe_url
 
     base = base_url or current_app.config.get("PUBLIC_BASE_URL")
     if not base:
         raise Refused("give --base-url or set PUBLIC_BASE_URL")
-    if not (subscriber_key or subscriber_id or email):
+    if not Recipient(**identity).identified:
         raise Refused("give at least one of --subscriber-key, --subscriber-id, --email")
     if locale is not None and locale_tag(locale) is None:
         raise Refused("--locale must be a language tag such as de or fr-CA")
+    recipient = Recipient(
+        **{
+            name: _id_option(f"--{name.replace('_', '-')}", value) if name in ID_FIELDS else value
+            for name, value in identity.items()
+        }
+    )
     claims = LinkClaims(
-        subscriber_key=subscriber_key,
-        subscriber_id=_id_option("--subscriber-id", subscriber_id),
-        email=email,
-        job_id=_id_option("--job-id", job_id),
-        list_id=_id_option("--list-id", list_id),
-        batch_id=_id_option("--batch-id", batch_id),
-        mid=_id_option("--mid", mid),
+        recipient=recipient,
         locale=locale_tag(locale),
         expires_at=int(time.time()) + expires_in if expires_in else None,
     )

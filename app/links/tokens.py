@@ -7,16 +7,15 @@ The contract with the emails (docs/ampscript.md):
   least one), ``j`` JobID, ``l`` ListID, ``b`` BatchID, ``m`` child business unit MID, ``loc`` language,
   ``exp`` expiry in epoch seconds; IDs as JSON numbers or strings; unknown claims ignored.
 
-Every failure raises a ``TokenError``; callers show one identical page for all of them, so the subclasses
-exist for logs and tests, never for the person holding the link.
+PyJWT does the JWS part (segments, signature, algorithm); the claims are read here, into the shared
+``Recipient`` (``app/identity.py``). Every failure raises a ``TokenError``; callers show one identical page
+for all of them, so the subclasses exist for logs and tests, never for the person holding the link.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import math
 import re
@@ -25,12 +24,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jwt.algorithms import HMACAlgorithm
+from jwt.api_jws import PyJWS
+from jwt.exceptions import InvalidSignatureError, PyJWTError
+
+from app.identity import FIELDS, ID_FIELDS, Recipient
+
 EXPECTED_HEADER = {"alg": "HS256", "typ": "JWT"}
-#: The header segment every link carries (PyJWT and AMPscript's GetJWT both write exactly this JSON).
-HEADER_SEGMENT = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode("ascii")
 MAX_TOKEN_CHARS = 4096  # a link in an email; anything longer is not ours
 MAX_KEY_CHARS = 254  # Marketing Cloud's SubscriberKey and EmailAddress limits
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+#: Which claim carries each identity field (docs/ampscript.md), in the order the AMPscript block writes them.
+CLAIM_NAMES: dict[str, str] = dict(zip(FIELDS, ("sk", "sid", "em", "j", "l", "b", "m"), strict=True))
+# Three base64url segments without padding: PyJWT would also take trailing "=" and an empty signature.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
@@ -49,62 +55,71 @@ class TokenExpired(TokenError):
 
 @dataclass(frozen=True)
 class LinkClaims:
-    """What a verified link says: who, which send, which language. IDs are decimal strings."""
+    """What a verified link says: who and which send (``recipient``), which language, until when."""
 
-    subscriber_key: str | None = None
-    subscriber_id: str | None = None
-    email: str | None = None
-    job_id: str | None = None
-    list_id: str | None = None
-    batch_id: str | None = None
-    mid: str | None = None
+    recipient: Recipient
     locale: str | None = None
     expires_at: int | None = None
 
     @property
     def has_job_context(self) -> bool:
-        """True when Marketing Cloud can tie this to a send: JobID or ListID (BatchID alone cannot)."""
-        return bool(self.job_id or self.list_id)
+        """The page offers "this list" only when the link names a send (``Recipient.has_job_context``)."""
+        return self.recipient.has_job_context
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON claims for this link, in the order the AMPscript block writes them."""
         payload: dict[str, Any] = {"v": 1}
-        for name, value in (
-            ("sk", self.subscriber_key),
-            ("sid", self.subscriber_id),
-            ("em", self.email),
-            ("j", self.job_id),
-            ("l", self.list_id),
-            ("b", self.batch_id),
-            ("m", self.mid),
-            ("loc", self.locale),
-        ):
+        for name, value in self.recipient.as_dict().items():
             if value is not None:
-                payload[name] = value
+                payload[CLAIM_NAMES[name]] = value
+        if self.locale is not None:
+            payload["loc"] = self.locale
         if self.expires_at is not None:
             payload["exp"] = self.expires_at
         return payload
+
+
+class _SecretHS256(HMACAlgorithm):
+    """PyJWT's HMAC-SHA256 with the key as the emails' contract defines it: the UTF-8 bytes of the secret.
+
+    PyJWT's own key preparation refuses secrets that look like a PEM key or a JWK (and parses each one as
+    JSON on every call), and warns about keys under 32 bytes (the test suite turns warnings into errors).
+    The secrets are strings a marketer stores in Marketing Cloud's Key Management; ``config.py`` already
+    decides how short one may be (16 bytes), so neither check would add anything here.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        """The secret's UTF-8 bytes, never decoded from base64 or parsed."""
+        return key if isinstance(key, bytes) else key.encode("utf-8")
+
+    def check_key_length(self, key: bytes) -> str | None:
+        """No warning: the length floor is ``LINK_SIGNING_KEYS``'s, checked when the app starts."""
+        return None
+
+
+def _hs256_only() -> PyJWS:
+    jws = PyJWS(algorithms=[])
+    jws.register_algorithm("HS256", _SecretHS256())
+    return jws
+
+
+_JWS = _hs256_only()
 
 
 def verify(token: str, keys: Iterable[str], now: float | None = None) -> LinkClaims:
     """The claims of ``token`` if one of ``keys`` signed it with HS256 and it has not expired.
 
     ``keys`` are tried in order (rotation: the first signs, all verify). Raises ``TokenInvalid`` or
-    ``TokenExpired``.
+    ``TokenExpired``, and nothing else whatever the token holds.
     """
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
         raise TokenInvalid("missing or oversized token")
-    segments = token.split(".")
-    if len(segments) != 3 or not all(_SEGMENT.fullmatch(segment) for segment in segments):
+    if not _TOKEN.fullmatch(token):
         raise TokenInvalid("not three base64url segments")
-    # AMPscript's GetJWT writes exactly HEADER_SEGMENT; any other encoding of the same header is decoded.
-    if (
-        segments[0] != HEADER_SEGMENT
-        and _json_object(_b64url_decode(segments[0]), "header") != EXPECTED_HEADER
-    ):
-        raise TokenInvalid("header is not exactly HS256/JWT")
-    payload_bytes = _verified_payload(segments, keys)
-    claims = _parse_claims(_json_object(payload_bytes, "payload"))
+    claims = _parse_claims(_json_object(signed_payload(token, keys), "payload"))
     if claims.expires_at is not None and (time.time() if now is None else now) >= claims.expires_at:
         raise TokenExpired("link has expired")
     return claims
@@ -112,53 +127,38 @@ def verify(token: str, keys: Iterable[str], now: float | None = None) -> LinkCla
 
 def mint(claims: LinkClaims, key: str) -> str:
     """A token for ``claims`` signed with ``key``, byte-compatible with AMPscript's GetJWT output."""
-    if not (claims.subscriber_key or claims.subscriber_id or claims.email):
+    if not claims.recipient.identified:
         raise ValueError("a link needs a subscriber key, subscriber ID or email address")
     payload = json.dumps(claims.to_payload(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    signing_input = f"{HEADER_SEGMENT}.{_b64url_encode(payload)}"
-    return f"{signing_input}.{_b64url_encode(_signature(key, signing_input.encode('ascii')))}"
+    return sign(payload, key)
 
 
-def _signature(key: str, signing_input: bytes) -> bytes:
-    """HMAC-SHA256 over ``header.payload`` with the UTF-8 bytes of the secret as stored (RFC 7515)."""
-    return hmac.new(key.encode("utf-8"), signing_input, hashlib.sha256).digest()
+def sign(payload: bytes, key: str) -> str:
+    """``payload`` as a token signed with ``key``: PyJWT writes the header as GetJWT does, byte for byte
+    (``{"alg":"HS256","typ":"JWT"}``, keys sorted, no spaces), and every segment without padding."""
+    return _JWS.encode(payload, key, algorithm="HS256")
 
 
-def _verified_payload(segments: list[str], keys: Iterable[str]) -> bytes:
-    """The payload's bytes once one of ``keys`` produced the signature (compared in constant time).
+def signed_payload(token: str, keys: Iterable[str]) -> bytes:
+    """The payload's bytes once PyJWT found that one of ``keys`` signed ``token`` with HS256.
 
-    The header was already checked to be exactly HS256/JWT, so no other algorithm can be chosen by the
-    token; both other segments are decoded first, so a malformed token is refused whatever the keys.
+    PyJWT decodes each segment in its one canonical base64url spelling only (a last character's unused
+    bits must be zero, so a link cannot be re-spelled), compares the HMAC in constant time and takes no
+    algorithm but HS256; the header must then be exactly the one GetJWT writes (no ``kid``, no ``crit``).
     """
-    payload = _b64url_decode(segments[1])
-    signature = _b64url_decode(segments[2])
-    signing_input = f"{segments[0]}.{segments[1]}".encode("ascii")
     tried = False
     for key in keys:
         tried = True
-        if hmac.compare_digest(_signature(key, signing_input), signature):
-            return payload
+        try:
+            signed = _JWS.decode_complete(token, key, algorithms=["HS256"])
+        except InvalidSignatureError:
+            continue
+        except PyJWTError as exc:
+            raise TokenInvalid(f"unreadable token ({type(exc).__name__})") from None
+        if signed["header"] != EXPECTED_HEADER:
+            raise TokenInvalid("header is not exactly HS256/JWT")
+        return signed["payload"]
     raise TokenInvalid("signature matches no key" if tried else "no signing keys configured")
-
-
-def _b64url_encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _b64url_decode(segment: str) -> bytes:
-    """The bytes of a base64url segment in its one canonical spelling.
-
-    A last character carries unused low bits (2 of them for a 32-byte signature); base64 decoders ignore
-    them, so four spellings of one signature would all verify and a link could be re-spelled at will.
-    Only the spelling whose unused bits are zero (what every encoder writes) is accepted.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
-        raise TokenInvalid("bad base64url") from None
-    if _b64url_encode(raw) != segment:
-        raise TokenInvalid("not the canonical base64url spelling")
-    return raw
 
 
 def _reject_constant(name: str) -> None:
@@ -179,6 +179,20 @@ def _parse_claims(payload: Mapping[str, Any]) -> LinkClaims:
     version = payload.get("v", 1)
     if identifier(version, "v") != "1":
         raise TokenInvalid("unknown link version")
+    recipient = Recipient(
+        subscriber_key=_subscriber_key(payload),
+        email=_email(payload.get(CLAIM_NAMES["email"])),
+        **{name: identifier(payload.get(CLAIM_NAMES[name]), CLAIM_NAMES[name]) for name in ID_FIELDS},
+    )
+    if not recipient.identified:
+        raise TokenInvalid("no subscriber in the link")
+    return LinkClaims(
+        recipient=recipient, locale=locale_tag(payload.get("loc")), expires_at=_expiry(payload.get("exp"))
+    )
+
+
+def _subscriber_key(payload: Mapping[str, Any]) -> str | None:
+    """``sk``, or the key ``skb`` carries as standard Base64 (they must agree when both are given)."""
     subscriber_key = _text(payload.get("sk"), "sk")
     encoded_key = payload.get("skb")
     if encoded_key is not None and encoded_key != "":
@@ -186,23 +200,14 @@ def _parse_claims(payload: Mapping[str, Any]) -> LinkClaims:
         if subscriber_key is not None and subscriber_key != decoded_key:
             raise TokenInvalid("sk and skb disagree")
         subscriber_key = decoded_key
-    email = _text(payload.get("em"), "em")
+    return subscriber_key
+
+
+def _email(value: Any) -> str | None:
+    email = _text(value, "em")
     if email is not None and "@" not in email:
         raise TokenInvalid("em is not an email address")
-    claims = LinkClaims(
-        subscriber_key=subscriber_key,
-        subscriber_id=identifier(payload.get("sid"), "sid"),
-        email=email,
-        job_id=identifier(payload.get("j"), "j"),
-        list_id=identifier(payload.get("l"), "l"),
-        batch_id=identifier(payload.get("b"), "b"),
-        mid=identifier(payload.get("m"), "m"),
-        locale=locale_tag(payload.get("loc")),
-        expires_at=_expiry(payload.get("exp")),
-    )
-    if not (claims.subscriber_key or claims.subscriber_id or claims.email):
-        raise TokenInvalid("no subscriber in the link")
-    return claims
+    return email
 
 
 def _text(value: Any, name: str) -> str | None:

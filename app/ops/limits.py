@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import astuple
 from functools import partial, wraps
 from typing import Any
 
@@ -65,17 +66,7 @@ def _verified_person_and_send(token: str) -> str | None:
         claims = verify_with_app_keys(token)
     except TokenError:
         return None
-    return json.dumps(
-        [
-            claims.subscriber_key,
-            claims.subscriber_id,
-            claims.email,
-            claims.job_id,
-            claims.list_id,
-            claims.batch_id,
-            claims.mid,
-        ]
-    )
+    return json.dumps(astuple(claims.recipient))
 
 
 def _is_one_click() -> bool:

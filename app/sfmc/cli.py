@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..identity import Recipient
 from ..privacy import mask_email
 from .errors import SfmcAuthError, SfmcError, SfmcTransientError
 from .models import LogUnsubEvent, OutcomeKind
@@ -78,35 +79,22 @@ def ping_command() -> None:
 @click.option("--batch-id", help="BatchID within the job")
 @click.option("--mid", type=click.IntRange(min=1, max=2**31 - 1), help="MID of the child business unit")
 @click.option("--reason", help="Reason shown in Marketing Cloud's reports")
-def log_unsub_command(
-    subscriber_key: str | None,
-    subscriber_id: str | None,
-    email: str | None,
-    job_id: str | None,
-    list_id: str | None,
-    batch_id: str | None,
-    mid: int | None,
-    reason: str | None,
-) -> None:
-    """Send one LogUnsubEvent (an unsubscribe received by phone or mail) and print the answer."""
-    if not (subscriber_key or subscriber_id or email):
+def log_unsub_command(reason: str | None, mid: int | None, **identity: str | None) -> None:
+    """Send one LogUnsubEvent (an unsubscribe received by phone or mail) and print the answer.
+    \f
+    The identity options are named after ``Recipient``'s fields, so they arrive as one mapping (``\\f``
+    keeps this paragraph out of ``--help``).
+    """
+    recipient = Recipient(**identity, mid=str(mid) if mid is not None else None)
+    if not recipient.identified:
         raise click.UsageError("give at least one of --subscriber-key, --subscriber-id, --email")
-    request = LogUnsubEvent(
-        subscriber_key=subscriber_key,
-        subscriber_id=subscriber_id,
-        email=email,
-        job_id=job_id,
-        list_id=list_id,
-        batch_id=batch_id,
-        reason=reason,
-        client_mid=str(mid) if mid is not None else None,
-    )
+    request = LogUnsubEvent(recipient, reason=reason)
     who = ", ".join(
         part
         for part in (
-            f"SubscriberID {subscriber_id}" if subscriber_id else "",
-            "SubscriberKey given" if subscriber_key else "",
-            f"EmailAddress {mask_email(email)}" if email else "",
+            f"SubscriberID {recipient.subscriber_id}" if recipient.subscriber_id else "",
+            "SubscriberKey given" if recipient.subscriber_key else "",
+            f"EmailAddress {mask_email(recipient.email)}" if recipient.email else "",
         )
         if part
     )

@@ -25,14 +25,15 @@ _soap = ElementMaker(namespace=SOAP_ENV, nsmap={"soap": SOAP_ENV})
 _fuel = ElementMaker(namespace=FUEL, nsmap={None: FUEL})
 _api = ElementMaker(namespace=PARTNER, nsmap={None: PARTNER})
 
-#: The LogUnsubEvent parameters in the order Marketing Cloud's own sample sends them: (API name, field).
+#: The LogUnsubEvent parameters in the order Marketing Cloud's own sample sends them: (API name, attribute
+#: of the ``LogUnsubEvent``; the identity is its ``recipient``).
 PARAMETERS: tuple[tuple[str, str], ...] = (
-    ("SubscriberID", "subscriber_id"),
-    ("SubscriberKey", "subscriber_key"),
-    ("EmailAddress", "email"),
-    ("JobID", "job_id"),
-    ("ListID", "list_id"),
-    ("BatchID", "batch_id"),
+    ("SubscriberID", "recipient.subscriber_id"),
+    ("SubscriberKey", "recipient.subscriber_key"),
+    ("EmailAddress", "recipient.email"),
+    ("JobID", "recipient.job_id"),
+    ("ListID", "recipient.list_id"),
+    ("BatchID", "recipient.batch_id"),
     ("Reason", "reason"),
 )
 
@@ -99,10 +100,11 @@ def _fill(message: etree._Element, requests: Sequence[LogUnsubEvent]) -> None:
     value_elements = list(message.iter(_VALUE))  # listed first: dropping elements cannot disturb it
     position = 0
     for request, client_id in zip(requests, client_ids, strict=True):
-        if request.client_mid is None:
+        mid = request.recipient.mid
+        if mid is None:
             _drop(client_id.getparent())
         else:
-            client_id.text = _client_mid(request.client_mid)
+            client_id.text = _client_mid(mid)
         for value in _field_values(request):  # seven values, in the order of PARAMETERS
             value_element = value_elements[position]
             position += 1
@@ -123,7 +125,7 @@ def _drop(element: etree._Element) -> None:
 def _client_mid(value: str) -> str:
     mid = str(value).strip()
     if not _MID.fullmatch(mid) or int(mid) > 2**31 - 1:
-        raise SfmcRequestError("client_mid must be a business unit MID (a positive 32-bit number)")
+        raise SfmcRequestError("the MID (Client/ID) must be a business unit MID (a positive 32-bit number)")
     return mid
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.identity import Recipient
+
 #: Marketing Cloud's published soft limit of objects in one synchronous call.
 MAX_REQUESTS_PER_CALL = 50
 
@@ -13,17 +15,12 @@ MAX_REQUESTS_PER_CALL = 50
 class LogUnsubEvent:
     """One LogUnsubEvent request. Only the fields that are set are sent, in the documented order.
 
-    ``client_mid`` becomes ``Client/ID``: the child business unit the request acts in.
+    ``recipient`` gives SubscriberID, SubscriberKey, EmailAddress, JobID, ListID and BatchID; its ``mid``
+    becomes ``Client/ID``: the child business unit the request acts in.
     """
 
-    subscriber_key: str | None = None
-    subscriber_id: str | None = None
-    email: str | None = None
-    job_id: str | None = None
-    list_id: str | None = None
-    batch_id: str | None = None
+    recipient: Recipient = field(default_factory=Recipient)
     reason: str | None = None
-    client_mid: str | None = None
 
 
 class OutcomeKind(StrEnum):

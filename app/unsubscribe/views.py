@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import gettext, refresh
 
+from app.identity import Recipient
 from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
 from app.journal.values import JournalError
 from app.links import LinkClaims, TokenError, verify_with_app_keys
@@ -99,13 +99,14 @@ def submit() -> Any:
     if not form.validate():
         g.outcome = "form_invalid"
         return _render_form(claims, form, _person_values(token, claims)), 400
+    recipient = claims.recipient
     if form.chosen_scope is Scope.ALL and request.form.get(WITHOUT_JOB_FIELD) == "1":
         # The offer after "could not find that subscription": Marketing Cloud did not find the person on
         # the link's job, so the same job would fail again; a plain master unsubscribe does not need it.
-        claims = replace(claims, job_id=None, list_id=None, batch_id=None)
+        recipient = recipient.without_job()
     entry = _journal_and_deliver(
         _request_for(
-            claims,
+            recipient,
             scope=form.chosen_scope,
             reason_code=form.reason_code,
             reason_text=form.reason_text,
@@ -128,7 +129,7 @@ def submit() -> Any:
 def _one_click(claims: LinkClaims) -> Response:
     """RFC 8058: unsubscribe from the list at once; a short plain-text answer, no redirect, no cookie."""
     scope = Scope.LIST if claims.has_job_context else Scope.ALL
-    entry = _journal_and_deliver(_request_for(claims, scope=scope, source=Source.ONE_CLICK))
+    entry = _journal_and_deliver(_request_for(claims.recipient, scope=scope, source=Source.ONE_CLICK))
     g.outcome = f"one_click_{entry.state}"
     messages = {
         Outcome.UNSUBSCRIBED: gettext("You are unsubscribed."),
@@ -165,21 +166,16 @@ def _journal_unavailable(error: JournalError) -> tuple[str, int]:
 
 
 def _request_for(
-    claims: LinkClaims,
+    recipient: Recipient,
     *,
     scope: Scope,
     source: Source,
     reason_code: str | None = None,
     reason_text: str | None = None,
 ) -> UnsubscribeRequest:
+    """What the journal records: the link's recipient as it is, with what the form (or one-click) adds."""
     return UnsubscribeRequest(
-        subscriber_key=claims.subscriber_key,
-        subscriber_id=claims.subscriber_id,
-        email=claims.email,
-        job_id=claims.job_id,
-        list_id=claims.list_id,
-        batch_id=claims.batch_id,
-        mid=claims.mid,
+        recipient,
         scope=scope,
         reason_code=reason_code,
         reason_text=reason_text,
@@ -221,8 +217,9 @@ def _action_url(token: str) -> str:
 def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
     """What the form page shows of this person and link: everything else is the same for everybody."""
     return {
-        "masked_email": masked_address(claims.email) or masked_address(claims.subscriber_key),
-        "list_id": claims.list_id,
+        "masked_email": masked_address(claims.recipient.email)
+        or masked_address(claims.recipient.subscriber_key),
+        "list_id": claims.recipient.list_id,
         "action": _action_url(token),
     }
 

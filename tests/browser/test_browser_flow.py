@@ -23,6 +23,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from app.identity import Recipient
 from app.links import LinkClaims, mint
 from tests.conftest import TEST_SIGNING_KEY
 
@@ -45,8 +46,9 @@ CHOSEN_REASON = {
 }
 
 
-def _link(base_url: str, **claims: Any) -> str:
-    return f"{base_url}/unsubscribe?t={mint(LinkClaims(**claims), TEST_SIGNING_KEY)}"
+def _link(base_url: str, locale: str | None = None, **recipient: Any) -> str:
+    token = mint(LinkClaims(Recipient(**recipient), locale=locale), TEST_SIGNING_KEY)
+    return f"{base_url}/unsubscribe?t={token}"
 
 
 def _status_text(driver: webdriver.Chrome) -> str:

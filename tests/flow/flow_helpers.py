@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from app.identity import Recipient
 from app.links import LinkClaims, mint
 from tests.conftest import TEST_SIGNING_KEY
 
@@ -20,9 +21,10 @@ ALREADY_OFF_NEWSLETTER = "demo-022"  # unsubscribed from the newsletter already,
 NOT_ON_NEWSLETTER_JOB = "demo-024"  # exists, but job 18099 was never sent to them (400)
 
 
-def link(**claims: Any) -> str:
-    """The path and query of a link for ``claims`` (LinkClaims fields), signed with the test key."""
-    return "/unsubscribe?t=" + mint(LinkClaims(**claims), TEST_SIGNING_KEY)
+def link(locale: str | None = None, expires_at: int | None = None, **recipient: Any) -> str:
+    """The path and query of a link for ``recipient`` (Recipient fields), signed with the test key."""
+    claims = LinkClaims(Recipient(**recipient), locale=locale, expires_at=expires_at)
+    return "/unsubscribe?t=" + mint(claims, TEST_SIGNING_KEY)
 
 
 def journal_entries(app: Flask) -> list[Any]:

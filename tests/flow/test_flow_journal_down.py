@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from app.identity import Recipient
 from app.links import LinkClaims, mint
 from tests.conftest import IN_CI, ROOT, TEST_SIGNING_KEY, free_port
 from tests.ops.ops_helpers import app_environment, start_gunicorn, stop_process
@@ -28,7 +29,7 @@ GERMAN_TRY_AGAIN = "Bitte versuchen Sie es in einem Moment erneut"
 
 
 def _link(key: str) -> str:
-    return "/unsubscribe?t=" + mint(LinkClaims(subscriber_key=key, **NEWSLETTER), TEST_SIGNING_KEY)
+    return "/unsubscribe?t=" + mint(LinkClaims(Recipient(subscriber_key=key, **NEWSLETTER)), TEST_SIGNING_KEY)
 
 
 def _post(base_url: str, key: str, timeout: float = 30) -> requests.Response:

@@ -155,7 +155,11 @@ def test_not_found_offers_all_email_and_that_offer_works(make_app: Any, emulator
     offer = client.post(url, data={"scope": "all", "without_job": "1"})
     assert "You will no longer receive marketing email" in _status_block(offer.get_data(as_text=True))
     second = journal_entries(app)[1]
-    assert (second.state, second.request.scope, second.request.job_id) == (State.DELIVERED, Scope.ALL, None)
+    assert (second.state, second.request.scope, second.request.recipient.job_id) == (
+        State.DELIVERED,
+        Scope.ALL,
+        None,
+    )
     subscriber = next(s for s in emulator.state()["subscribers"] if s["key"] == NOT_ON_NEWSLETTER_JOB)
     assert subscriber["status"] == "Unsubscribed"
 

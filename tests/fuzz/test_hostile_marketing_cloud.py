@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.identity import Recipient
 from app.sfmc import LogUnsubEvent
 from app.sfmc.errors import SfmcError
 from bench.fuzz import HOSTILE_MODES, HostileServer, hostile_client
@@ -34,7 +35,7 @@ def test_a_hostile_answer_ends_the_call_quickly_with_an_sfmc_error(hostile: Host
     started = time.monotonic()
 
     with pytest.raises(SfmcError):
-        client.log_unsub_events([LogUnsubEvent(subscriber_key="someone", job_id="1")])
+        client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="someone", job_id="1"))])
 
     assert time.monotonic() - started < 3.0
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.identity import FIELDS, Recipient
 from app.journal.models import UnsubscribeRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,9 +63,10 @@ def app_config(emulator: Any, database_url: str, **overrides: Any) -> dict[str, 
 
 def request_for(subscriber_key: str, context: dict[str, str], **fields: Any) -> UnsubscribeRequest:
     """A form request for a demo subscriber in a job context."""
-    values: dict[str, Any] = {"subscriber_key": subscriber_key, **context, "reason_code": "too_many"}
-    values.update(fields)
-    return UnsubscribeRequest(**values)
+    identity = {"subscriber_key": subscriber_key, **context}
+    identity.update({name: fields.pop(name) for name in FIELDS if name in fields})
+    values: dict[str, Any] = {"reason_code": "too_many", **fields}
+    return UnsubscribeRequest(Recipient(**identity), **values)
 
 
 def worker_env(emulator: Any, database_url: str, **overrides: Any) -> dict[str, str]:

@@ -57,7 +57,8 @@ def test_import_journals_good_rows_and_reports_bad_ones_by_line(
 
     journal = app.extensions["journal"]
     entries = {
-        entry.request.subscriber_key or entry.request.subscriber_id: entry for entry in journal.entries()
+        entry.request.recipient.subscriber_key or entry.request.recipient.subscriber_id: entry
+        for entry in journal.entries()
     }
     assert set(entries) == {"demo-014", "1015", "demo-020"}
     assert all(entry.request.source is Source.IMPORT for entry in entries.values())
@@ -180,9 +181,9 @@ def test_purge_forgets_people_but_keeps_the_counts(app: Flask) -> None:
     assert journal.counts_by_state() == {"pending": 2, "delivered": 1, "already": 0, "rejected": 1, "dead": 1}
     # Dead entries are promises not yet kept: purged only when the operator says so.
     assert "purged personal data of 1 entr(ies)" in invoke(app, "purge", "--older-than", "0").output
-    assert journal.entries(state=State.DEAD)[0].request.subscriber_key == "demo-003"
+    assert journal.entries(state=State.DEAD)[0].request.recipient.subscriber_key == "demo-003"
     assert "of 1 entr(ies)" in invoke(app, "purge", "--older-than", "0", "--include-dead").output
-    assert journal.entries(state=State.DEAD)[0].request.subscriber_key is None
+    assert journal.entries(state=State.DEAD)[0].request.recipient.subscriber_key is None
 
 
 def test_retry_dead_after_the_cause_is_fixed(app: Flask, emulator: Any) -> None:

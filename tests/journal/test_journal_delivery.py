@@ -28,6 +28,7 @@ from journal_helpers import (
     wait_until,
 )
 
+from app.identity import Recipient
 from app.journal import deliver_inline, get_delivery, get_journal, record_and_deliver
 from app.journal import delivery as delivery_module
 from app.journal.delivery import Delivery, DeliverySettings
@@ -66,7 +67,7 @@ def event_keys(emulator: Any) -> Counter:
 def test_reason_sent_to_marketing_cloud_is_english_and_readable(
     request_fields: dict[str, Any], expected: str
 ) -> None:
-    assert reason_text(UnsubscribeRequest(subscriber_key="k", **request_fields)) == expected
+    assert reason_text(UnsubscribeRequest(Recipient(subscriber_key="k"), **request_fields)) == expected
 
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one cluster, 11 UTF-16 units
@@ -89,7 +90,7 @@ FLAG = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f" 
     ids=["ascii", "astral", "family-cut", "family-fits", "combining", "format-controls", "flag", "stray-tag"],
 )
 def test_the_reason_fits_unsubreason_text_100_on_a_cluster_boundary(free_text: str, expected: str) -> None:
-    reason = reason_text(UnsubscribeRequest(reason_code="other", reason_text=free_text))
+    reason = reason_text(UnsubscribeRequest(Recipient(), reason_code="other", reason_text=free_text))
     assert utf16_units(reason) <= 100
     assert reason == f"Profile Center: Other: {expected}"
 
@@ -107,25 +108,29 @@ def test_scope_decides_the_job_context_sent(
     scope: Scope, all_subscribers: str | None, expected: tuple[str | None, ...]
 ) -> None:
     request = UnsubscribeRequest(
-        subscriber_key="demo-002",
-        email="demo002@example.com",
-        job_id="18099",
-        list_id="17914",
-        batch_id="1",
-        mid="510001000",
+        Recipient(
+            subscriber_key="demo-002",
+            email="demo002@example.com",
+            job_id="18099",
+            list_id="17914",
+            batch_id="1",
+            mid="510001000",
+        ),
         scope=scope,
     )
     lists = AllSubscribersLists(token_unit_list=all_subscribers, token_mid="510001000")
     event = to_event(request, all_subscribers=lists)
-    assert (event.job_id, event.list_id, event.batch_id) == expected
+    assert (event.recipient.job_id, event.recipient.list_id, event.recipient.batch_id) == expected
     assert event == LogUnsubEvent(
-        subscriber_key="demo-002",
-        email="demo002@example.com",
-        job_id=expected[0],
-        list_id=expected[1],
-        batch_id=expected[2],
+        Recipient(
+            subscriber_key="demo-002",
+            email="demo002@example.com",
+            job_id=expected[0],
+            list_id=expected[1],
+            batch_id=expected[2],
+            mid="510001000",
+        ),
         reason="Profile Center: No reason given",
-        client_mid="510001000",
     )
 
 
@@ -156,13 +161,23 @@ def test_all_email_uses_the_all_subscribers_list_of_the_entrys_own_unit_or_none(
     settings: dict[str, Any], mid: str | None, expected_list: str | None
 ) -> None:
     lists = AllSubscribersLists.from_config(settings)
-    request = UnsubscribeRequest(subscriber_key="k", job_id="28001", batch_id="0", mid=mid, scope=Scope.ALL)
+    request = UnsubscribeRequest(
+        Recipient(subscriber_key="k", job_id="28001", batch_id="0", mid=mid), scope=Scope.ALL
+    )
     event = to_event(request, all_subscribers=lists)
     if expected_list is None:  # no job context at all: a plain master unsubscribe in the entry's unit
-        assert (event.job_id, event.list_id, event.batch_id) == (None, None, None)
+        assert (event.recipient.job_id, event.recipient.list_id, event.recipient.batch_id) == (
+            None,
+            None,
+            None,
+        )
     else:
-        assert (event.job_id, event.list_id, event.batch_id) == ("28001", expected_list, "0")
-    assert event.client_mid == mid
+        assert (event.recipient.job_id, event.recipient.list_id, event.recipient.batch_id) == (
+            "28001",
+            expected_list,
+            "0",
+        )
+    assert event.recipient.mid == mid
 
 
 @pytest.mark.parametrize(
@@ -318,7 +333,7 @@ def test_batches_per_business_unit_with_outcomes_matched_by_position(
     stats = emulator.state()["stats"]
     assert report.calls == stats["soap_calls"] == 3 + 2  # ceil(20 / 7) parent + ceil(8 / 7) child
     assert stats["requests_executed"] == 28
-    states = {entry.request.subscriber_key: journal.get(entry.id) for entry in entries}
+    states = {entry.request.recipient.subscriber_key: journal.get(entry.id) for entry in entries}
     assert (states[UNKNOWN_KEY].state, states[UNKNOWN_KEY].error_code) == (State.REJECTED, 400)
     assert (states[ALREADY_OFF_NEWSLETTER].state, states[ALREADY_OFF_NEWSLETTER].error_code) == (
         State.ALREADY,
@@ -399,7 +414,7 @@ def test_every_request_is_delivered_once_the_fault_clears(
         counts = journal.counts_by_state()
         assert counts == {"pending": 0, "delivered": 6, "already": 0, "rejected": 1, "dead": 0}
         (rejected,) = journal.entries(state=State.REJECTED)
-        assert rejected.request.subscriber_key == UNKNOWN_KEY
+        assert rejected.request.recipient.subscriber_key == UNKNOWN_KEY
         assert (rejected.error_code, rejected.last_error) == (
             400,
             "The subscriber could not be found by SubscriberKey. (ErrorCode 400)",

@@ -55,7 +55,7 @@ def test_a_signed_subscriber_key_with_nul_or_a_lone_surrogate_is_journaled(
         response = requests.post(server.base_url + _link(key), data={"scope": "list"}, timeout=10)
     assert response.status_code == 200, response.text[:300]
     [entry] = app.extensions["journal"].entries()
-    assert entry.request.subscriber_key == stored
+    assert entry.request.recipient.subscriber_key == stored
 
 
 def test_an_import_row_with_nul_is_journaled_without_it(

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from app.identity import Recipient
 from app.links import LinkClaims, mint
 from tests.conftest import IN_CI, TEST_SIGNING_KEY, free_port
 from tests.ops.ops_helpers import app_environment, start_gunicorn, stop_process
@@ -35,7 +36,7 @@ GERMAN_TRY_AGAIN = "Bitte versuchen Sie es in einem Moment erneut"
 
 
 def _post(base_url: str, key: str) -> tuple[str, int, str]:
-    token = mint(LinkClaims(subscriber_key=key, **NEWSLETTER), TEST_SIGNING_KEY)
+    token = mint(LinkClaims(Recipient(subscriber_key=key, **NEWSLETTER)), TEST_SIGNING_KEY)
     try:
         response = requests.post(
             f"{base_url}/unsubscribe?t={token}",

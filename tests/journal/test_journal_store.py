@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from journal_helpers import NEWSLETTER, PRODUCT_NEWS, ROOT, request_for
 
+from app.identity import Recipient
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
 from app.journal.store import AttemptResult, Journal, open_journal, utcnow
 
@@ -74,14 +75,12 @@ def test_sqlite_file_uses_wal_and_full_sync(tmp_path: Path) -> None:
 def test_record_is_committed_before_it_returns(journal: Journal, database_url: str, tmp_path: Path) -> None:
     entry = journal.record(
         UnsubscribeRequest(
-            subscriber_key="demo-031",
-            email="zoë.031@example.com",
+            Recipient(subscriber_key="demo-031", email="zoë.031@example.com", **NEWSLETTER),
             scope=Scope.ALL,
             reason_code="other",
             reason_text="Trop de courriels, merci",
             language="fr",
             source=Source.FORM,
-            **NEWSLETTER,
         )
     )
     if database_url.startswith("sqlite"):
@@ -241,16 +240,16 @@ def test_purge_drops_personal_data_of_old_finished_entries_only(journal: Journal
     assert journal.purge(older_than_days=30, now=later) == 0  # idempotent
 
     purged = journal.get(old.id)
-    assert purged.request.subscriber_key is None
-    assert purged.request.email is None
+    assert purged.request.recipient.subscriber_key is None
+    assert purged.request.recipient.email is None
     assert purged.request.reason_text is None
     assert purged.purged_at is not None
-    assert (purged.state, purged.request.job_id, purged.request.reason_code) == (
+    assert (purged.state, purged.request.recipient.job_id, purged.request.reason_code) == (
         State.DELIVERED,
         "18099",
         "too_many",
     )
-    assert journal.get(pending.id).request.subscriber_key == "demo-002"
+    assert journal.get(pending.id).request.recipient.subscriber_key == "demo-002"
     assert journal.counts_by_state()["delivered"] == 1
 
 
@@ -339,10 +338,12 @@ def test_sqlite_writers_of_many_threads_and_processes_all_commit(tmp_path: Path)
     script = (
         "import sys\n"
         "from app.journal.store import open_journal\n"
+        "from app.identity import Recipient\n"
         "from app.journal.models import UnsubscribeRequest\n"
         "j = open_journal(sys.argv[1], sys.argv[2])\n"
         "for n in range(60):\n"
-        "    j.record(UnsubscribeRequest(subscriber_key=f'p{sys.argv[3]}-{n}', job_id='1', mid='1'))\n"
+        "    who = Recipient(subscriber_key=f'p{sys.argv[3]}-{n}', job_id='1', mid='1')\n"
+        "    j.record(UnsubscribeRequest(who))\n"
     )
     journal = open_journal(url, tmp_path)
     try:
@@ -404,10 +405,12 @@ def test_workers_opening_a_new_sqlite_journal_together_all_start(tmp_path: Path)
     script = (
         "import sys, time\n"
         "from app.journal.store import open_journal\n"
+        "from app.identity import Recipient\n"
         "from app.journal.models import UnsubscribeRequest\n"
         "time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # all at the same moment\n"
         "j = open_journal(sys.argv[1], sys.argv[2])\n"
-        "j.record(UnsubscribeRequest(subscriber_key=f'start-{sys.argv[4]}', job_id='1', mid='1'))\n"
+        "who = Recipient(subscriber_key=f'start-{sys.argv[4]}', job_id='1', mid='1')\n"
+        "j.record(UnsubscribeRequest(who))\n"
     )
     start_at = str(time.time() + 1.5)
     children = [
@@ -443,7 +446,7 @@ def test_many_writing_threads_leave_a_few_connections_open(journal: Journal) -> 
         thread.start()
     for thread in threads:
         thread.join()
-    keys = {entry.request.subscriber_key for entry in journal.entries()}
+    keys = {entry.request.recipient.subscriber_key for entry in journal.entries()}
     assert {f"pool-{t}-{n}" for t in range(24) for n in range(5)} <= keys
     limit = journal.idle_connections if journal.dialect == "sqlite" else journal.pool_max_size
     assert journal.open_connections() <= limit

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from link_helpers import NEW_KEY, OLD_KEY, journal_entries
 from test_link_tokens import KEY, sign
 
+from app.identity import Recipient
 from app.links import LinkClaims, TokenError, TokenInvalid, mint, verify
 from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 from tests.live_http import live_server
@@ -63,7 +64,7 @@ def test_any_signed_json_payload_yields_claims_or_a_token_error(payload: str) ->
         claims = verify(token, [KEY])
     except TokenError:
         return
-    assert claims.subscriber_key or claims.subscriber_id or claims.email
+    assert claims.recipient.identified
 
 
 @pytest.mark.parametrize("exp", ["1e400", "-1e400", "1E999", "1e309"])
@@ -85,8 +86,8 @@ def _other_spellings(token: str) -> list[str]:
 
 
 def test_only_the_canonical_spelling_of_a_signature_verifies() -> None:
-    token = mint(LinkClaims(subscriber_key="demo-001"), KEY)
-    assert verify(token, [KEY]).subscriber_key == "demo-001"
+    token = mint(LinkClaims(Recipient(subscriber_key="demo-001")), KEY)
+    assert verify(token, [KEY]).recipient.subscriber_key == "demo-001"
     for spelling in _other_spellings(token):
         with pytest.raises(TokenInvalid):
             verify(spelling, [KEY])
@@ -123,7 +124,7 @@ def test_a_signed_link_with_an_overflowing_expiry_gets_the_invalid_page_not_a_50
 
 
 def test_a_respelled_signature_gets_the_invalid_page_and_changes_nothing(app: Flask, emulator: Any) -> None:
-    token = mint(LinkClaims(subscriber_key="demo-001", job_id="18099", list_id="17914"), NEW_KEY)
+    token = mint(LinkClaims(Recipient(subscriber_key="demo-001", job_id="18099", list_id="17914")), NEW_KEY)
     with live_server(app) as server:
         for spelling in _other_spellings(token):
             url = f"{server.base_url}/unsubscribe?t={spelling}"
@@ -210,6 +211,6 @@ def test_mint_link_writes_ids_as_the_verifier_reads_them(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     token = parse_qs(urlsplit(result.stdout.strip()).query)["t"][0]
     claims = verify(token, [NEW_KEY])
-    assert (claims.job_id, claims.list_id) == ("18099", "17914")
+    assert (claims.recipient.job_id, claims.recipient.list_id) == ("18099", "17914")
     payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert payload == {"v": 1, "sk": "demo-001", "j": "18099", "l": "17914"}

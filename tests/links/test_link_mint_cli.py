@@ -40,13 +40,18 @@ def test_mint_link_prints_a_link_on_the_public_base_url(app: Flask) -> None:
     link = result.output.strip()
     assert link.startswith("http://localhost/unsubscribe?t=")
     claims = verify(_token(link), [NEW_KEY])  # the first key signs
-    assert (claims.subscriber_key, claims.subscriber_id, claims.job_id, claims.list_id) == (
+    assert (
+        claims.recipient.subscriber_key,
+        claims.recipient.subscriber_id,
+        claims.recipient.job_id,
+        claims.recipient.list_id,
+    ) == (
         "child-001",
         "2001",
         "28001",
         "27914",
     )
-    assert (claims.batch_id, claims.mid, claims.locale) == ("0", "510001001", "de")
+    assert (claims.recipient.batch_id, claims.recipient.mid, claims.locale) == ("0", "510001001", "de")
     assert app.test_client().get(urlsplit(link).path + "?" + urlsplit(link).query).status_code == 200
 
 
@@ -67,10 +72,10 @@ def test_base_url_option_wins_and_expiry_is_set(app: Flask) -> None:
     assert result.output.startswith("https://prefs.example.com/unsubscribe?t=")
     claims = verify(_token(result.output.strip()), [NEW_KEY, OLD_KEY])
     after = int(time.time())
-    assert claims.email == "demo001@example.com"
+    assert claims.recipient.email == "demo001@example.com"
     assert before + 60 <= claims.expires_at <= after + 60  # seconds from now, not minutes nor a date
     token = _token(result.output.strip())
-    assert verify(token, [NEW_KEY], now=claims.expires_at - 1).email == "demo001@example.com"
+    assert verify(token, [NEW_KEY], now=claims.expires_at - 1).recipient.email == "demo001@example.com"
     with pytest.raises(TokenExpired):
         verify(token, [NEW_KEY], now=claims.expires_at)  # a minute later the link is refused
 

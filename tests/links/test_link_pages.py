@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from link_helpers import NEW_KEY, OLD_KEY, journal_entries
 from test_link_tokens import REJECTED_TOKENS
 
+from app.identity import Recipient
 from app.links import LinkClaims, mint
 
 NEWSLETTER = {"job_id": "18099", "list_id": "17914", "batch_id": "0"}
@@ -58,7 +59,9 @@ def test_a_link_signed_with_the_previous_key_still_works_and_a_retired_key_does_
     make_app: Any, emulator: Any
 ) -> None:
     rotated = make_app(LINK_SIGNING_KEYS=f"{NEW_KEY},{OLD_KEY}").test_client()
-    old_link = "/unsubscribe?t=" + mint(LinkClaims(subscriber_key="demo-001", **NEWSLETTER), OLD_KEY)
+    old_link = "/unsubscribe?t=" + mint(
+        LinkClaims(Recipient(subscriber_key="demo-001", **NEWSLETTER)), OLD_KEY
+    )
     assert rotated.get(old_link).status_code == 200
     retired = make_app(LINK_SIGNING_KEYS=NEW_KEY)
     assert retired.test_client().get(old_link).status_code == 400

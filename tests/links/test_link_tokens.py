@@ -13,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.identity import FIELDS, Recipient
 from app.links import LinkClaims, TokenError, TokenExpired, TokenInvalid, mint, verify
-from app.links.tokens import _signature, _verified_payload
+from app.links.tokens import sign as sign_payload
+from app.links.tokens import signed_payload
 
 KEY = "test-signing-key-0123456789abcdef"
 OTHER_KEY = "someone-elses-key-0123456789"
@@ -48,11 +50,15 @@ def claims_token(claims: dict[str, Any], key: str = KEY) -> str:
 
 
 def test_issue_vector_signature_verifies_byte_for_byte() -> None:
-    assert _verified_payload(ISSUE_TOKEN.split("."), [OTHER_KEY, ISSUE_SECRET]) == b'{"sub":"probe","n":7}'
-    signing_input = HEADER_SEGMENT + "." + b64url(b'{"sub":"probe","n":7}')
-    assert f"{signing_input}.{b64url(_signature(ISSUE_SECRET, signing_input.encode()))}" == ISSUE_TOKEN
+    """PyJWT (which verifies and signs for us) against the issue's vector and a hand-computed HMAC."""
+    assert signed_payload(ISSUE_TOKEN, [OTHER_KEY, ISSUE_SECRET]) == b'{"sub":"probe","n":7}'
+    assert sign_payload(b'{"sub":"probe","n":7}', ISSUE_SECRET) == ISSUE_TOKEN
     with pytest.raises(TokenInvalid, match="no key"):
-        _verified_payload(ISSUE_TOKEN.split("."), [OTHER_KEY])
+        signed_payload(ISSUE_TOKEN, [OTHER_KEY])
+    # the independent check: HMAC-SHA256 over header.payload, computed here with hmac alone
+    signing_input = HEADER_SEGMENT + "." + b64url(b'{"sub":"probe","n":7}')
+    digest = hmac.new(ISSUE_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    assert f"{signing_input}.{b64url(digest)}" == ISSUE_TOKEN
     assert sign('{"alg":"HS256","typ":"JWT"}', '{"sub":"probe","n":7}', ISSUE_SECRET) == ISSUE_TOKEN
 
 
@@ -63,20 +69,22 @@ def test_issue_vector_is_refused_as_a_link_because_it_names_no_subscriber() -> N
 
 def test_a_link_signed_like_the_issue_vector_with_a_subscriber_verifies() -> None:
     token = sign('{"alg":"HS256","typ":"JWT"}', '{"sk":"probe","n":7}', ISSUE_SECRET)
-    assert verify(token, [ISSUE_SECRET]).subscriber_key == "probe"
+    assert verify(token, [ISSUE_SECRET]).recipient.subscriber_key == "probe"
 
 
 def test_key_that_looks_like_base64_is_used_as_its_utf8_bytes_not_decoded() -> None:
     key = "c2ZtYy1wcm9iZS1zZWNyZXQtMjAyNg=="  # base64 of the issue's secret
     as_text = claims_token({"sk": "probe"}, key)
     as_decoded = sign('{"alg":"HS256","typ":"JWT"}', '{"sk":"probe"}', base64.b64decode(key))
-    assert verify(as_text, [key]).subscriber_key == "probe"
+    assert verify(as_text, [key]).recipient.subscriber_key == "probe"
     with pytest.raises(TokenInvalid):
         verify(as_decoded, [key])
 
 
 def test_mint_writes_exactly_the_ampscript_header_and_compact_json() -> None:
-    token = mint(LinkClaims(subscriber_key="demo-001", job_id="18099", list_id="17914", batch_id="0"), KEY)
+    token = mint(
+        LinkClaims(Recipient(subscriber_key="demo-001", job_id="18099", list_id="17914", batch_id="0")), KEY
+    )
     header, payload, _signature = token.split(".")
     assert header == HEADER_SEGMENT
     assert "=" not in token
@@ -125,14 +133,18 @@ def test_every_claim_combination_verifies_to_the_same_values(subscriber: tuple[s
         payload = {"v": 1, **{claim: value for claim, value, _field, _expected in chosen}}
         claims = verify(claims_token(payload), [KEY], now=1_700_000_000)
         expected = {field: value for _claim, _value, field, value in chosen}
-        for field in LinkClaims.__dataclass_fields__:
+        for field in FIELDS:
+            assert getattr(claims.recipient, field) == expected.get(field), (payload, field)
+        for field in ("locale", "expires_at"):
             assert getattr(claims, field) == expected.get(field), (payload, field)
         assert claims.has_job_context == ("j" in context or "l" in context)
 
 
 def test_sk_and_skb_must_agree() -> None:
     encoded = base64.b64encode(b"demo-001").decode()
-    assert verify(claims_token({"sk": "demo-001", "skb": encoded}), [KEY]).subscriber_key == "demo-001"
+    assert (
+        verify(claims_token({"sk": "demo-001", "skb": encoded}), [KEY]).recipient.subscriber_key == "demo-001"
+    )
     with pytest.raises(TokenInvalid):
         verify(claims_token({"sk": "demo-002", "skb": encoded}), [KEY])
 
@@ -145,14 +157,18 @@ def test_ids_arrive_as_numbers_or_strings(raw: Any, expected: str | None) -> Non
     claims = verify(
         claims_token({"sk": "demo-001", "j": raw, "l": raw, "b": raw, "m": raw, "sid": raw}), [KEY]
     )
-    assert (claims.job_id, claims.list_id, claims.batch_id, claims.mid, claims.subscriber_id) == (
-        expected,
-    ) * 5
+    assert (
+        claims.recipient.job_id,
+        claims.recipient.list_id,
+        claims.recipient.batch_id,
+        claims.recipient.mid,
+        claims.recipient.subscriber_id,
+    ) == (expected,) * 5
 
 
 def test_version_may_be_absent_and_unknown_claims_are_ignored() -> None:
     claims = verify(claims_token({"sk": "demo-001", "campaign": {"x": [1, 2]}, "sub": "probe"}), [KEY])
-    assert claims == LinkClaims(subscriber_key="demo-001")
+    assert claims == LinkClaims(Recipient(subscriber_key="demo-001"))
 
 
 def test_malformed_locale_is_ignored_not_fatal() -> None:
@@ -171,19 +187,24 @@ def test_expiry_is_checked_against_the_clock() -> None:
 
 def test_rotation_first_key_signs_every_key_verifies() -> None:
     keys = [KEY, OTHER_KEY]
-    assert verify(mint(LinkClaims(subscriber_key="a"), keys[0]), keys).subscriber_key == "a"
-    assert verify(mint(LinkClaims(subscriber_key="b"), OTHER_KEY), keys).subscriber_key == "b"
+    assert (
+        verify(mint(LinkClaims(Recipient(subscriber_key="a")), keys[0]), keys).recipient.subscriber_key == "a"
+    )
+    assert (
+        verify(mint(LinkClaims(Recipient(subscriber_key="b")), OTHER_KEY), keys).recipient.subscriber_key
+        == "b"
+    )
 
 
 def test_a_retired_key_no_longer_verifies() -> None:
-    token = mint(LinkClaims(subscriber_key="a"), OTHER_KEY)
+    token = mint(LinkClaims(Recipient(subscriber_key="a")), OTHER_KEY)
     with pytest.raises(TokenInvalid):
         verify(token, [KEY])
 
 
 def test_no_keys_verifies_nothing() -> None:
     with pytest.raises(TokenInvalid):
-        verify(mint(LinkClaims(subscriber_key="a"), KEY), [])
+        verify(mint(LinkClaims(Recipient(subscriber_key="a")), KEY), [])
 
 
 # --- rejections -------------------------------------------------------------------------------------
@@ -269,7 +290,7 @@ def test_each_rejection_raises_a_token_error(case: str) -> None:
 
 def test_mint_refuses_a_link_without_subscriber() -> None:
     with pytest.raises(ValueError):
-        mint(LinkClaims(job_id="1"), KEY)
+        mint(LinkClaims(Recipient(job_id="1")), KEY)
 
 
 # --- anything at all --------------------------------------------------------------------------------
@@ -302,4 +323,4 @@ def test_any_signed_json_object_either_verifies_or_raises_a_token_error(claims: 
         result = verify(token, [KEY])
     except TokenError:
         return
-    assert result.subscriber_key or result.subscriber_id or result.email
+    assert result.recipient.identified

@@ -9,6 +9,7 @@ import pytest
 from ops_helpers import demo_link_token, form_fields
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.identity import Recipient
 from app.ops.metrics import SFMC_CALLS
 
 
@@ -173,7 +174,7 @@ def test_the_worker_counts_its_marketing_cloud_calls_without_serving_a_request(m
     app = make_app()
     with app.app_context():
         get_journal().record(
-            UnsubscribeRequest(subscriber_key="demo-001", job_id="18099", source=Source.IMPORT)
+            UnsubscribeRequest(Recipient(subscriber_key="demo-001", job_id="18099"), source=Source.IMPORT)
         )
     # Read the counter without a request: a request would attach the observer the worker lacks.
     before = SFMC_CALLS.labels(outcome="ok")._value.get()

@@ -16,6 +16,7 @@ import requests
 from lxml import etree
 from wsdl_schema import load_wsdl_schema, validate_body
 
+from app.identity import Recipient
 from app.sfmc import (
     LogUnsubEvent,
     OutcomeKind,
@@ -111,81 +112,85 @@ def subscriber(emulator: EmulatorServer, subscriber_id: int) -> dict[str, Any]:
 # (request, kind, error code, the UnsubEvent expected: job, list, batch, mid, reason; None = no event)
 SEED_RULES = {
     "job id looks up list and batch": (
-        LogUnsubEvent(subscriber_key="demo-002", job_id="18099", reason="Profile Center: too many"),
+        LogUnsubEvent(
+            Recipient(subscriber_key="demo-002", job_id="18099"), reason="Profile Center: too many"
+        ),
         OutcomeKind.DELIVERED,
         None,
         ("18099", "17914", "1", "510001000", "Profile Center: too many"),
     ),
     "default reason": (
-        LogUnsubEvent(subscriber_id="1003", job_id="18099", list_id="17914", batch_id="0"),
+        LogUnsubEvent(Recipient(subscriber_id="1003", job_id="18099", list_id="17914", batch_id="0")),
         OutcomeKind.DELIVERED,
         None,
         ("18099", "17914", "0", "510001000", DEFAULT_REASON),
     ),
     "list id uses the most recent job sent": (
-        LogUnsubEvent(subscriber_key="demo-004", list_id="17920"),
+        LogUnsubEvent(Recipient(subscriber_key="demo-004", list_id="17920")),
         OutcomeKind.DELIVERED,
         None,
         ("18101", "17920", "0", "510001000", DEFAULT_REASON),
     ),
     "client id acts in the child unit": (
-        LogUnsubEvent(subscriber_key="child-001", job_id="28001", client_mid=CHILD_MID),
+        LogUnsubEvent(Recipient(subscriber_key="child-001", job_id="28001", mid=CHILD_MID)),
         OutcomeKind.DELIVERED,
         None,
         ("28001", "27914", "0", CHILD_MID, DEFAULT_REASON),
     ),
     "unicode and markup in identifiers and reason": (
-        LogUnsubEvent(subscriber_key='demo-032 <&> "quoted"', job_id="18099", reason="Zoë: « trop » 📨"),
+        LogUnsubEvent(
+            Recipient(subscriber_key='demo-032 <&> "quoted"', job_id="18099"), reason="Zoë: « trop » 📨"
+        ),
         OutcomeKind.DELIVERED,
         None,
         ("18099", "17914", None, "510001000", "Zoë: « trop » 📨"),
     ),
     "suppression list refused": (
-        LogUnsubEvent(subscriber_key="demo-005", list_id="17940"),
+        LogUnsubEvent(Recipient(subscriber_key="demo-005", list_id="17940")),
         OutcomeKind.REJECTED,
         400,
         None,
     ),
     "not sent that job": (
-        LogUnsubEvent(subscriber_key="demo-030", job_id="18100"),
+        LogUnsubEvent(Recipient(subscriber_key="demo-030", job_id="18100")),
         OutcomeKind.REJECTED,
         400,
         None,
     ),
     "child subscriber without client id": (
-        LogUnsubEvent(subscriber_key="child-002", job_id="28001"),
+        LogUnsubEvent(Recipient(subscriber_key="child-002", job_id="28001")),
         OutcomeKind.REJECTED,
         400,
         None,
     ),
     "already unsubscribed from the list": (
-        LogUnsubEvent(subscriber_key="demo-022", list_id="17914"),
+        LogUnsubEvent(Recipient(subscriber_key="demo-022", list_id="17914")),
         OutcomeKind.ALREADY,
         401,
         None,
     ),
     "already master unsubscribed": (
-        LogUnsubEvent(subscriber_key="demo-021", job_id="18099"),
+        LogUnsubEvent(Recipient(subscriber_key="demo-021", job_id="18099")),
         OutcomeKind.ALREADY,
         12012,
         None,
     ),
     "no parameters": (LogUnsubEvent(), OutcomeKind.REJECTED, 402, None),
-    "no subscriber identifier": (LogUnsubEvent(job_id="18099"), OutcomeKind.REJECTED, 403, None),
+    "no subscriber identifier": (LogUnsubEvent(Recipient(job_id="18099")), OutcomeKind.REJECTED, 403, None),
     "email alone with the SubscriberKey permission": (
-        LogUnsubEvent(email="demo006@example.com", job_id="18099"),
+        LogUnsubEvent(Recipient(email="demo006@example.com", job_id="18099")),
         OutcomeKind.REJECTED,
         404,
         None,
     ),
     "subscriber id and key of different people": (
-        LogUnsubEvent(subscriber_id="1007", subscriber_key="demo-008"),
+        LogUnsubEvent(Recipient(subscriber_id="1007", subscriber_key="demo-008")),
         OutcomeKind.REJECTED,
         405,
         None,
     ),
     "key and email of different people": (
-        LogUnsubEvent(subscriber_key="demo-009", email="demo010@example.com"),
+        LogUnsubEvent(Recipient(subscriber_key="demo-009", email="demo010@example.com")),
         OutcomeKind.REJECTED,
         406,
         None,
@@ -220,8 +225,8 @@ def test_seed_rule(
     )
     if batch is not None:
         assert logged["batch_id"] == batch
-    if request_.subscriber_key:
-        assert logged["subscriber_key"] == request_.subscriber_key
+    if request_.recipient.subscriber_key:
+        assert logged["subscriber_key"] == request_.recipient.subscriber_key
 
 
 def test_envelopes_of_every_kind_match_the_real_wsdl(
@@ -233,9 +238,9 @@ def test_envelopes_of_every_kind_match_the_real_wsdl(
     for request_, *_ in SEED_RULES.values():
         client.log_unsub_events([request_])
     client.log_unsub_events(
-        [LogUnsubEvent(subscriber_key=f"demo-{n % 20 + 1:03d}", job_id="18099") for n in range(50)]
+        [LogUnsubEvent(Recipient(subscriber_key=f"demo-{n % 20 + 1:03d}", job_id="18099")) for n in range(50)]
     )
-    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-011")])
+    client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-011"))])
     client.ping()
     assert len(recording.sent) == len(SEED_RULES) + 3
     schema = load_wsdl_schema(shared_dir)
@@ -245,7 +250,10 @@ def test_envelopes_of_every_kind_match_the_real_wsdl(
 
 @pytest.mark.parametrize(
     "request_",
-    [LogUnsubEvent(subscriber_key="demo-011"), LogUnsubEvent(subscriber_key="demo-011", batch_id="1")],
+    [
+        LogUnsubEvent(Recipient(subscriber_key="demo-011")),
+        LogUnsubEvent(Recipient(subscriber_key="demo-011", batch_id="1")),
+    ],
     ids=["no job context", "batch id alone"],
 )
 def test_without_job_context_master_unsubscribes_without_event(
@@ -256,14 +264,18 @@ def test_without_job_context_master_unsubscribes_without_event(
     assert emulator.events() == []
     assert subscriber(emulator, 1011)["status"] == "Unsubscribed"
     # Master unsubscribed now: the next attempt of any kind is "already" (12012), success for the person.
-    (again,) = client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-011", job_id="18099")]).outcomes
+    (again,) = client.log_unsub_events(
+        [LogUnsubEvent(Recipient(subscriber_key="demo-011", job_id="18099"))]
+    ).outcomes
     assert (again.kind, again.error_code) == (OutcomeKind.ALREADY, 12012)
 
 
 def test_fifty_requests_in_one_call_matched_by_position(client: SfmcClient, emulator: EmulatorServer) -> None:
-    batch = [LogUnsubEvent(subscriber_key=f"demo-{n:03d}", job_id="18099") for n in range(1, 21)]
-    batch += [LogUnsubEvent(subscriber_key=f"demo-{n:03d}", job_id="18099") for n in range(1, 21)]  # repeats
-    batch += [LogUnsubEvent(subscriber_key=f"nobody-{n}", job_id="18099") for n in range(9)]
+    batch = [LogUnsubEvent(Recipient(subscriber_key=f"demo-{n:03d}", job_id="18099")) for n in range(1, 21)]
+    batch += [
+        LogUnsubEvent(Recipient(subscriber_key=f"demo-{n:03d}", job_id="18099")) for n in range(1, 21)
+    ]  # repeats
+    batch += [LogUnsubEvent(Recipient(subscriber_key=f"nobody-{n}", job_id="18099")) for n in range(9)]
     batch += [LogUnsubEvent()]
     assert len(batch) == 50
     result = client.log_unsub_events(batch)
@@ -288,7 +300,9 @@ def test_one_token_for_many_calls_and_threads(
 
     def call(n: int) -> None:
         try:
-            client.log_unsub_events([LogUnsubEvent(subscriber_key=f"demo-{n:03d}", job_id="18099")])
+            client.log_unsub_events(
+                [LogUnsubEvent(Recipient(subscriber_key=f"demo-{n:03d}", job_id="18099"))]
+            )
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -297,7 +311,7 @@ def test_one_token_for_many_calls_and_threads(
         thread.start()
     for thread in threads:
         thread.join()
-    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-012", job_id="18099")])
+    client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-012", job_id="18099"))])
     assert errors == []
     assert stats(emulator)["token_requests"] == 1
     assert stats(emulator)["soap_calls"] == 11
@@ -310,12 +324,12 @@ def test_the_observer_gets_each_calls_duration(
     client: SfmcClient, emulator: EmulatorServer, observer: Observer
 ) -> None:
     """The duration /metrics shows per call (sfmc_call_seconds) is the call's, not zero nor negative."""
-    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-013", job_id="18099")])
+    client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-013", job_id="18099"))])
     emulator.faults(latency_ms=300)
-    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-014", job_id="18099")])
+    client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-014", job_id="18099"))])
     emulator.faults(latency_ms=300, error_rate=1.0, errors=["outage"])
     with pytest.raises(SfmcTransientError):
-        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-015", job_id="18099")])
+        client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-015", job_id="18099"))])
     assert observer.calls == ["ok", "ok", "transient"]
     first, slow, failed = observer.seconds
     assert 0 < first < 1
@@ -345,9 +359,9 @@ def test_token_refreshed_before_it_runs_out(emulator: EmulatorServer) -> None:
 def test_token_expired_fault_refreshes_once_and_retries(
     client: SfmcClient, emulator: EmulatorServer, observer: Observer
 ) -> None:
-    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-013", job_id="18099")])
+    client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-013", job_id="18099"))])
     emulator.faults(expire_tokens_now=True)
-    result = client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-014", job_id="18099")])
+    result = client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-014", job_id="18099"))])
     assert result.outcomes[0].kind is OutcomeKind.DELIVERED
     assert stats(emulator)["token_requests"] == 2 and stats(emulator)["soap_calls"] == 3
     assert [e["subscriber_key"] for e in emulator.events()] == ["demo-013", "demo-014"]
@@ -357,14 +371,14 @@ def test_token_expired_fault_refreshes_once_and_retries(
 def test_login_failed_twice_is_an_auth_error(client: SfmcClient, emulator: EmulatorServer) -> None:
     emulator.faults(error_rate=1.0, errors=["login_failed"])
     with pytest.raises(SfmcAuthError, match=r"(?i)login failed.*again after a token refresh"):
-        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-015", job_id="18099")])
+        client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-015", job_id="18099"))])
     assert stats(emulator)["token_requests"] == 2 and stats(emulator)["soap_calls"] == 2  # one retry only
 
 
 def test_bad_credentials_are_an_auth_error_without_soap_call(emulator: EmulatorServer) -> None:
     sfmc = SfmcClient.from_config(client_config(emulator, SFMC_CLIENT_SECRET="wrong-secret"))
     with pytest.raises(SfmcAuthError, match="invalid_client") as caught:
-        sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-016")])
+        sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-016"))])
     assert "wrong-secret" not in str(caught.value)
     assert stats(emulator)["soap_calls"] == 0
     ping = sfmc.ping()
@@ -377,7 +391,9 @@ def test_account_id_and_explicit_soap_url(emulator: EmulatorServer) -> None:
         emulator, SFMC_ACCOUNT_ID=int(CHILD_MID), SFMC_SOAP_URL=f"{emulator.base_url}/service.asmx"
     )
     sfmc = SfmcClient.from_config(config)
-    (outcome,) = sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="child-003", job_id="28001")]).outcomes
+    (outcome,) = sfmc.log_unsub_events(
+        [LogUnsubEvent(Recipient(subscriber_key="child-003", job_id="28001"))]
+    ).outcomes
     assert outcome.kind is OutcomeKind.DELIVERED
     assert emulator.events()[0]["mid"] == CHILD_MID
     sfmc.close()
@@ -397,7 +413,7 @@ def test_injected_faults_are_transient(
 ) -> None:
     emulator.faults(error_rate=1.0, errors=[error])
     with pytest.raises(SfmcTransientError) as caught:
-        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-017", job_id="18099")])
+        client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-017", job_id="18099"))])
     assert caught.value.maybe_sent is maybe_sent
     assert (caught.value.fault.api_code if caught.value.fault else None) == api_code
     assert emulator.events() == []  # these faults come before any processing
@@ -409,7 +425,9 @@ def test_slow_emulator_times_out_as_maybe_sent(client: SfmcClient, emulator: Emu
     emulator.faults(latency_ms=1500)
     started = time.monotonic()
     with pytest.raises(SfmcTransientError, match=r"no answer .* within 0\.3 s") as caught:
-        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-018", job_id="18099")], timeout=0.3)
+        client.log_unsub_events(
+            [LogUnsubEvent(Recipient(subscriber_key="demo-018", job_id="18099"))], timeout=0.3
+        )
     assert time.monotonic() - started < 1.0
     assert caught.value.maybe_sent is True
     assert stats(emulator)["soap_calls"] == 1
@@ -420,7 +438,9 @@ def test_answer_after_the_timeout_was_processed_so_maybe_sent_is_true(
 ) -> None:
     emulator.faults(error_rate=1.0, errors=["timeout"], timeout_ms=1000)
     with pytest.raises(SfmcTransientError) as caught:
-        client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-019", job_id="18099")], timeout=0.3)
+        client.log_unsub_events(
+            [LogUnsubEvent(Recipient(subscriber_key="demo-019", job_id="18099"))], timeout=0.3
+        )
     assert caught.value.maybe_sent is True
     assert [e["subscriber_key"] for e in emulator.events()] == ["demo-019"]  # it did reach Marketing Cloud
 
@@ -435,7 +455,7 @@ def test_nothing_listening_is_transient_and_not_sent(
     caplog.set_level(logging.WARNING, logger="urllib3")
     started = time.monotonic()
     with pytest.raises(SfmcTransientError, match="cannot connect") as caught:
-        sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+        sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
     assert caught.value.maybe_sent is False
     assert time.monotonic() - started < 2.0  # bounded connect retries with short backoff
     retries = [r for r in caplog.records if "Retrying" in r.getMessage()]
@@ -483,7 +503,7 @@ def test_oversize_answer_is_refused(emulator: EmulatorServer, path: str) -> None
         url = f"http://127.0.0.1:{server.server_address[1]}{path}"
         sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url))
         with pytest.raises(SfmcProtocolError, match="cap"):
-            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+            sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
         sfmc.close()
     finally:
         server.shutdown()
@@ -531,13 +551,13 @@ def test_a_dripping_answer_is_cut_off_at_the_calls_deadline(emulator: EmulatorSe
         sfmc.tokens.current()  # the token from the emulator first: only the SOAP call is timed
         started = time.monotonic()
         with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 1 s") as caught:
-            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+            sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
         elapsed = time.monotonic() - started
         assert caught.value.maybe_sent is True  # the request went out: the journal decides about a retry
         assert elapsed < 2.0, f"held {elapsed:.1f} s; the drip alone lasts over 5 s"
         # The client still works afterwards (the cut connection is not reused).
         sfmc.soap_url = emulator.soap_url
-        assert sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="nobody")]).outcomes
+        assert sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="nobody"))]).outcomes
         sfmc.close()
     finally:
         server.shutdown()
@@ -558,7 +578,7 @@ def test_the_calls_deadline_holds_through_an_http_proxy_too(
         sfmc.tokens.current()
         started = time.monotonic()
         with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 1 s"):
-            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+            sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
         assert time.monotonic() - started < 2.0
         sfmc.close()
     finally:
@@ -594,7 +614,7 @@ def test_proxy_settings_from_the_environment_are_honoured(
         url = "http://sfmc-soap.invalid/Service.asmx"
         sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url))
         with pytest.raises(SfmcTransientError):
-            sfmc.log_unsub_events([LogUnsubEvent(subscriber_key="demo-020")])
+            sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
         sfmc.close()
         assert _Proxy.seen == [url]  # the SOAP call went through the proxy, the token request did not
     finally:
@@ -637,7 +657,7 @@ def test_session_sends_the_soap_headers(emulator: EmulatorServer) -> None:
         url = f"http://127.0.0.1:{server.server_address[1]}/Service.asmx"
         sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url))
         (outcome,) = sfmc.log_unsub_events(
-            [LogUnsubEvent(subscriber_key="demo-016", job_id="18099")]
+            [LogUnsubEvent(Recipient(subscriber_key="demo-016", job_id="18099"))]
         ).outcomes
         sfmc.close()
     finally:
@@ -658,10 +678,10 @@ def test_a_request_that_cannot_be_sent_does_not_hold_back_the_batch(
     client: SfmcClient, emulator: EmulatorServer
 ) -> None:
     batch = [
-        LogUnsubEvent(subscriber_key="demo-025", job_id="18099"),
-        LogUnsubEvent(subscriber_key="demo-026", job_id="18099", client_mid="not-a-mid"),
-        LogUnsubEvent(subscriber_key="demo-028\x00", job_id="18099"),
-        LogUnsubEvent(subscriber_key="demo-027", job_id="18099"),
+        LogUnsubEvent(Recipient(subscriber_key="demo-025", job_id="18099")),
+        LogUnsubEvent(Recipient(subscriber_key="demo-026", job_id="18099", mid="not-a-mid")),
+        LogUnsubEvent(Recipient(subscriber_key="demo-028\x00", job_id="18099")),
+        LogUnsubEvent(Recipient(subscriber_key="demo-027", job_id="18099")),
     ]
     result = client.log_unsub_events(batch)
     assert [o.kind for o in result.outcomes] == [
@@ -670,11 +690,11 @@ def test_a_request_that_cannot_be_sent_does_not_hold_back_the_batch(
         OutcomeKind.REJECTED,
         OutcomeKind.DELIVERED,
     ]
-    assert "client_mid" in result.outcomes[1].meaning and "SubscriberKey" in result.outcomes[2].meaning
+    assert "Client/ID" in result.outcomes[1].meaning and "SubscriberKey" in result.outcomes[2].meaning
     assert [e["subscriber_key"] for e in emulator.events()] == ["demo-025", "demo-027"]
     assert stats(emulator)["requests_executed"] == 2
 
-    only_bad = client.log_unsub_events([LogUnsubEvent(subscriber_key="x", client_mid="-1")])
+    only_bad = client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="x", mid="-1"))])
     assert only_bad.request_id is None and only_bad.outcomes[0].kind is OutcomeKind.REJECTED
     assert stats(emulator)["soap_calls"] == 1
 
@@ -684,10 +704,10 @@ def test_logs_never_show_token_secret_or_email(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="app.sfmc")
     client.log_unsub_events(
-        [LogUnsubEvent(email="demo003@example.com", subscriber_key="demo-003", job_id="18099")]
+        [LogUnsubEvent(Recipient(email="demo003@example.com", subscriber_key="demo-003", job_id="18099"))]
     )
     emulator.faults(expire_tokens_now=True)
-    client.log_unsub_events([LogUnsubEvent(subscriber_key="demo-004", job_id="18099")])
+    client.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-004", job_id="18099"))])
     token = client.tokens.current().value
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "sfmc envelope:" in text and "d•••@example.com" in text  # the redacted envelope, at DEBUG

@@ -8,6 +8,7 @@ import pytest
 from lxml import etree
 from wsdl_schema import load_wsdl_schema, validate_body
 
+from app.identity import Recipient
 from app.sfmc.envelope import execute_envelope, redacted, serialise
 from app.sfmc.errors import SfmcRequestError
 from app.sfmc.models import LogUnsubEvent
@@ -18,14 +19,16 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 FUEL = "http://exacttarget.com"
 
 FULL_REQUEST = LogUnsubEvent(
-    subscriber_key="sub-123",
-    subscriber_id="123456",
-    email="jane@example.com",
-    job_id="18099",
-    list_id="17914",
-    batch_id="0",
+    Recipient(
+        subscriber_key="sub-123",
+        subscriber_id="123456",
+        email="jane@example.com",
+        job_id="18099",
+        list_id="17914",
+        batch_id="0",
+        mid="7000123",
+    ),
     reason="Profile Center Unsubscribe",
-    client_mid="7000123",
 )
 
 
@@ -95,10 +98,7 @@ def test_suds_example_and_our_envelope_mean_the_same(shared_dir: Path) -> None:
             "ACCESS_TOKEN",
             [
                 LogUnsubEvent(
-                    subscriber_key="sub-123",
-                    job_id="18099",
-                    list_id="17914",
-                    batch_id="0",
+                    Recipient(subscriber_key="sub-123", job_id="18099", list_id="17914", batch_id="0"),
                     reason="Profile Center Unsubscribe",
                 )
             ],
@@ -110,13 +110,13 @@ def test_suds_example_and_our_envelope_mean_the_same(shared_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("request_", "expected"),
     [
-        (LogUnsubEvent(subscriber_key="k"), [("SubscriberKey", "k")]),
+        (LogUnsubEvent(Recipient(subscriber_key="k")), [("SubscriberKey", "k")]),
         (
-            LogUnsubEvent(email="a@example.com", job_id="1"),
+            LogUnsubEvent(Recipient(email="a@example.com", job_id="1")),
             [("EmailAddress", "a@example.com"), ("JobID", "1")],
         ),
         (
-            LogUnsubEvent(reason="r", batch_id="3", subscriber_id="9"),
+            LogUnsubEvent(Recipient(batch_id="3", subscriber_id="9"), reason="r"),
             [("SubscriberID", "9"), ("BatchID", "3"), ("Reason", "r")],
         ),
         (LogUnsubEvent(), []),
@@ -140,9 +140,9 @@ def test_the_tree_comparison_sees_nesting_and_attributes() -> None:
 
 def test_client_id_only_with_a_mid_and_before_name() -> None:
     with_mid = etree.fromstring(
-        serialise(execute_envelope("t", [LogUnsubEvent(email="a@b.c", client_mid="42")]))
+        serialise(execute_envelope("t", [LogUnsubEvent(Recipient(email="a@b.c", mid="42"))]))
     )
-    without = etree.fromstring(serialise(execute_envelope("t", [LogUnsubEvent(email="a@b.c")])))
+    without = etree.fromstring(serialise(execute_envelope("t", [LogUnsubEvent(Recipient(email="a@b.c"))])))
     children = [etree.QName(c).localname for c in with_mid.find(f".//{{{PARTNER}}}Requests")]
     assert children == ["Client", "Name", "Parameters"]
     assert with_mid.findtext(f".//{{{PARTNER}}}Client/{{{PARTNER}}}ID") == "42"
@@ -160,41 +160,45 @@ def test_client_id_only_with_a_mid_and_before_name() -> None:
     ],
 )
 def test_any_unicode_value_round_trips_exactly(text: str) -> None:
-    envelope = execute_envelope("t", [LogUnsubEvent(subscriber_key=text, reason=text)])
+    envelope = execute_envelope("t", [LogUnsubEvent(Recipient(subscriber_key=text), reason=text)])
     assert values(envelope) == [[("SubscriberKey", text), ("Reason", text)]]
 
 
 def test_characters_xml_cannot_carry() -> None:
     """A free-text reason loses them; an identifier with them is refused rather than changed."""
-    envelope = execute_envelope("t", [LogUnsubEvent(subscriber_key="k", reason="bad\x00\x0b char\x1f")])
+    envelope = execute_envelope(
+        "t", [LogUnsubEvent(Recipient(subscriber_key="k"), reason="bad\x00\x0b char\x1f")]
+    )
     assert values(envelope) == [[("SubscriberKey", "k"), ("Reason", "bad char")]]
     with pytest.raises(SfmcRequestError, match="SubscriberKey"):
-        execute_envelope("t", [LogUnsubEvent(subscriber_key="k\x00")])
+        execute_envelope("t", [LogUnsubEvent(Recipient(subscriber_key="k\x00"))])
 
 
 @pytest.mark.parametrize("mid", ["abc", "-5", "0", "1.5", "99999999999", ""])
 def test_a_mid_that_is_not_a_business_unit_number_is_refused(mid: str) -> None:
-    with pytest.raises(SfmcRequestError, match="client_mid"):
-        execute_envelope("t", [LogUnsubEvent(email="a@b.c", client_mid=mid)])
+    with pytest.raises(SfmcRequestError, match="Client/ID"):
+        execute_envelope("t", [LogUnsubEvent(Recipient(email="a@b.c", mid=mid))])
 
 
 def test_one_to_fifty_requests_per_call() -> None:
     with pytest.raises(SfmcRequestError, match="at least one"):
         execute_envelope("t", [])
     with pytest.raises(SfmcRequestError, match="51 requests"):
-        execute_envelope("t", [LogUnsubEvent(subscriber_key="k")] * 51)
-    batch = [LogUnsubEvent(subscriber_key=f"key-{i}") for i in range(50)]
+        execute_envelope("t", [LogUnsubEvent(Recipient(subscriber_key="k"))] * 51)
+    batch = [LogUnsubEvent(Recipient(subscriber_key=f"key-{i}")) for i in range(50)]
     assert [v[0][1] for v in values(execute_envelope("t", batch))] == [f"key-{i}" for i in range(50)]
 
 
 BATCH = [
     FULL_REQUEST,
-    *(LogUnsubEvent(subscriber_key=f"key-{i}", job_id=str(i), reason="Zoë ✓") for i in range(48)),
+    *(LogUnsubEvent(Recipient(subscriber_key=f"key-{i}", job_id=str(i)), reason="Zoë ✓") for i in range(48)),
     LogUnsubEvent(),
 ]
 
 
-@pytest.mark.parametrize("requests", [[FULL_REQUEST], [LogUnsubEvent(email="x@example.com")], BATCH])
+@pytest.mark.parametrize(
+    "requests", [[FULL_REQUEST], [LogUnsubEvent(Recipient(email="x@example.com"))], BATCH]
+)
 def test_envelopes_validate_against_the_real_wsdl_and_our_xsd(
     shared_dir: Path, requests: list[LogUnsubEvent]
 ) -> None:
@@ -205,7 +209,7 @@ def test_envelopes_validate_against_the_real_wsdl_and_our_xsd(
 
 
 def test_serialise_is_utf8_with_declaration() -> None:
-    data = serialise(execute_envelope("t", [LogUnsubEvent(reason="Zoë")]))
+    data = serialise(execute_envelope("t", [LogUnsubEvent(Recipient(), reason="Zoë")]))
     assert data.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
     assert "Zoë".encode() in data
 

@@ -19,10 +19,11 @@ from typing import Any, ClassVar
 import pytest
 import requests
 
+from app.identity import Recipient
 from app.sfmc import LogUnsubEvent, OutcomeKind, SfmcClient, SfmcProtocolError, SfmcTransientError
 from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EmulatorServer
 
-EVENT = LogUnsubEvent(subscriber_key="sub-123", job_id="18099", list_id="17914", batch_id="0")
+EVENT = LogUnsubEvent(Recipient(subscriber_key="sub-123", job_id="18099", list_id="17914", batch_id="0"))
 
 # file -> (what the client makes of it, the words of Marketing Cloud that must be kept, ErrorCode)
 RESULTS: dict[str, tuple[OutcomeKind, str, int | None]] = {
