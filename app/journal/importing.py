@@ -32,6 +32,8 @@ MAX_REASON_CHARS = 500
 
 @dataclass(frozen=True)
 class ImportProblem:
+    """Why a line of an import file was refused, by physical line number (what an operator fixes)."""
+
     line: int
     message: str
 

@@ -1,4 +1,4 @@
-"""The journal's plain values and errors, shared by its modules (``store`` re-exports them)."""
+"""The journal's plain values and errors, shared by its modules (no I/O, so every module may import them)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .models import JournalEntry, State
-
-#: The columns that hold personal data; ``purge`` empties them.
-PERSONAL_COLUMNS = ("subscriber_key", "subscriber_id", "email", "reason_text", "dedupe_key")
 
 #: The columns that hold an ``UnsubscribeRequest``'s fields (same names), in table order.
 REQUEST_COLUMNS = (
@@ -26,9 +23,6 @@ REQUEST_COLUMNS = (
     "language",
     "source",
 )
-
-#: Where a claim may take an entry: pending and not held by a live lease (one parameter: now).
-CLAIMABLE = "state = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)"
 
 
 class JournalError(Exception):
@@ -74,6 +68,7 @@ class Claim:
 
 
 def utcnow() -> datetime:
+    """Now, aware and in UTC: every time the journal stores is UTC."""
     return datetime.now(UTC)
 
 
