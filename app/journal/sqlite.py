@@ -27,7 +27,8 @@ class SqliteJournal(Journal):
     SQLite cannot write (disk full, I/O error), a transaction raises ``JournalUnavailableError`` (the page
     says "try again"). Connections are lent per transaction from a small pool of this process (opened
     lazily, never reused across a fork: gunicorn preloads the app), a few per process instead of one per
-    thread that ever wrote, which keeps a worker's memory down (each connection holds ~340 KiB).
+    thread that ever wrote, which keeps a worker's memory down (each connection holds ~340 KiB). No queue
+    of our own in front of SQLite's lock: `bench.http` shows no targeted figure needs one (docs/journal.md).
     """
 
     dialect = "sqlite"
