@@ -64,6 +64,8 @@ class PostgresJournal(Journal):
     #: (/readyz, /metrics, re-reading an entry) answers sooner.
     write_wait_seconds = 5.0
     read_wait_seconds = 1.0
+    #: One connection attempt to an unanswering host (packets dropped, not refused) gives up after this,
+    #: so the pool tries again within a write's wait instead of hanging on one attempt.
     connect_timeout_seconds = 5
 
     def __init__(self, url: str) -> None:
