@@ -2,7 +2,7 @@
 
 ``init_app`` names the journal of ``DATABASE_URL`` (no connection yet: the first transaction opens one and
 migrates the schema, so the app starts while the database is down), builds the ``Delivery`` that sends
-entries, and registers ``flask journal …``. See docs/journal.md.
+entries, and registers ``flask journal …``. A POST's view calls ``record_and_deliver``. See docs/journal.md.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .delivery import CALLS_PER_ATTEMPT, Delivery, DeliverySettings
+from .delivery import Delivery
+from .delivery_values import CALLS_PER_ATTEMPT, DeliverySettings
 from .models import JournalEntry, UnsubscribeRequest
-from .store import Journal, JournalError, JournalUnavailableError, open_journal
+from .store import Journal, open_journal
+from .values import JournalError, JournalUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +24,6 @@ __all__ = [
     "Journal",
     "JournalError",
     "JournalUnavailableError",
-    "deliver_inline",
     "get_delivery",
     "get_journal",
     "init_app",
@@ -55,27 +56,28 @@ def _sfmc_client(app: Flask) -> Any:
 
 
 def get_journal() -> Journal:
-    """The current app's journal."""
+    """The current app's journal (one per process, shared by its threads), for reads and the CLI."""
     return current_app.extensions["journal"]
 
 
 def get_delivery() -> Delivery:
-    """The current app's delivery (worker and inline attempts)."""
+    """The current app's delivery (worker and inline attempts: one client, one inline pool per process)."""
     return current_app.extensions["journal_delivery"]
 
 
-def deliver_inline(entry_id: int) -> JournalEntry:
-    """One delivery attempt for ``entry_id`` within INLINE_DELIVERY_BUDGET; the entry as it stands after.
-
-    Never raises for Marketing Cloud problems: the entry then stays pending and the worker delivers it.
-    """
-    return get_delivery().deliver_inline(entry_id)
-
-
 def record_and_deliver(request: UnsubscribeRequest) -> JournalEntry:
-    """Journal ``request`` and try one inline delivery; one commit covers the entry and the attempt's claim.
+    """Journal ``request`` and try to deliver it within ``INLINE_DELIVERY_BUDGET``: what a POST does.
 
-    Same guarantees as ``get_journal().record(request)`` followed by ``deliver_inline(entry.id)`` (committed
-    before any call to Marketing Cloud; never raises for Marketing Cloud problems), one write less.
+    One commit holds the entry and the inline attempt's claim, before any call to Marketing Cloud, so the
+    request cannot be lost once this gets past it; a journal that cannot be written raises
+    ``JournalUnavailableError`` first (the page: 503 "try again"). After the commit nothing raises: an
+    attempt that fails or runs out of time leaves the entry pending for the worker. A double submit whose
+    pending twin another attempt holds right now gets that twin, without a second attempt.
     """
-    return get_delivery().record_and_deliver(request)
+    delivery = get_delivery()
+    entry, claim = delivery.journal.record_claimed(
+        request, owner=delivery.inline_owner, lease_seconds=delivery.settings.inline_lease_seconds
+    )
+    if claim is None:
+        return entry
+    return delivery.attempt_within_budget(claim, recorded=entry)

@@ -21,7 +21,7 @@ from flask.cli import AppGroup
 
 from .importing import ImportProblem, decode_import, parse_import
 from .models import JournalEntry
-from .store import REQUEST_COLUMNS, JournalError
+from .values import REQUEST_COLUMNS, JournalError
 from .worker import run_forever, run_once, stop_on_signals
 
 
@@ -30,6 +30,7 @@ class _JournalGroup(AppGroup):
     (``journal: …``) and exit status 1, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a ``JournalError`` becomes one line and exit 1 (scripts and cron read it)."""
         try:
             return super().invoke(ctx)
         except JournalError as exc:

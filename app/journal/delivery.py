@@ -1,8 +1,8 @@
 """Deliver journaled requests to Marketing Cloud: batching per business unit, outcome mapping, backoff.
 
-No Flask here; the worker, the CLI and the inline attempt after a POST all go through ``Delivery``. Its
-settings and its drain report are in ``delivery_values``, the mapping of an entry to a LogUnsubEvent in
-``events``.
+No Flask here; the worker, the CLI and the inline attempt after a POST all send through ``Delivery.attempt``
+(one claimed batch, one Execute call). Its settings and its drain report are in ``delivery_values``, the
+mapping of an entry to a LogUnsubEvent in ``events``.
 """
 
 from __future__ import annotations
@@ -21,23 +21,23 @@ from typing import Any
 from app.sfmc.errors import SfmcAuthError, SfmcError, SfmcProtocolError
 from app.sfmc.models import ExecuteResult, UnsubOutcome
 
-from .delivery_values import CALLS_PER_ATTEMPT as CALLS_PER_ATTEMPT  # re-exported, as are the next two
 from .delivery_values import OUTCOME_STATES, DeliverySettings, DrainReport, short_error
-from .delivery_values import due_report_line as due_report_line
-from .events import reason_text as reason_text
 from .events import to_event
-from .models import JournalEntry, State, UnsubscribeRequest
-from .store import AttemptResult, Claim, Journal, JournalError, utcnow
+from .models import JournalEntry, State
+from .store import Journal
+from .values import AttemptResult, Claim, JournalError, utcnow
 
 logger = logging.getLogger(__name__)
 
-#: Inline attempts running at once per process: at least gunicorn's threads, so a POST's attempt starts
-#: at once (threads are started on demand). An attempt not started within the budget is left to the worker.
+#: Inline attempts running at once per process: at least gunicorn's threads (16 per worker in
+#: ``gunicorn.conf.py``), so a POST's attempt starts at once (threads are started on demand). An attempt not
+#: started within the budget is left to the worker.
 INLINE_POOL_SIZE = 32
 
 
 class Delivery:
-    """Sends journaled requests: ``deliver_due`` (worker) and ``deliver_inline`` (right after a POST)."""
+    """Sends journaled requests: ``deliver_due`` (the worker) and ``attempt_within_budget`` (right after a
+    POST has recorded and claimed its entry, see ``app.journal.record_and_deliver``)."""
 
     def __init__(
         self,
@@ -64,7 +64,13 @@ class Delivery:
         return self._owner or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
+    def inline_owner(self) -> str:
+        """Who holds an inline attempt's claim: the process, marked so an operator tells it from a worker."""
+        return f"{self.owner}:inline"
+
+    @property
     def client(self) -> Any:
+        """The Marketing Cloud client, made on first use (a worker that finds nothing due makes none)."""
         with self._lock:
             if self._client is None:
                 self._client = self._client_factory()
@@ -104,7 +110,7 @@ class Delivery:
                     break
                 continue
             empty_claims = 0
-            batch_report, whole_call_failed = self._attempt(claim)
+            batch_report, whole_call_failed = self.attempt(claim)
             report.merge(batch_report)
             if whole_call_failed:
                 failed_mids.add(mids[0])
@@ -117,46 +123,26 @@ class Delivery:
 
     # -- the page's side -------------------------------------------------------------------------------
 
-    def deliver_inline(self, entry_id: int) -> JournalEntry:
-        """One attempt for ``entry_id`` within the inline budget; the entry with its current state.
+    def attempt_within_budget(self, claim: Claim, *, recorded: JournalEntry) -> JournalEntry:
+        """``attempt(claim)`` in the inline pool, waiting at most ``INLINE_DELIVERY_BUDGET``; the entry as it
+        stands then (``recorded``, the committed entry, when it cannot be re-read).
 
-        The attempt runs in a small thread pool: when the budget runs out the page gets the entry as
-        pending while the attempt finishes in the background (or the worker takes over once the claim's
-        lease ends). Marketing Cloud problems never raise here.
+        A slow Marketing Cloud costs the page the budget, not the call: the attempt finishes in the
+        background (or the worker takes over once the claim's lease ends). An attempt that could not even
+        start within the budget gives its claim back, so the worker may send the entry at once. Nothing
+        raises here once the entry is committed: the page then says "processing".
         """
-        return self._within_budget(entry_id, lambda: self._inline_attempt(entry_id))
-
-    def record_and_deliver(self, request: UnsubscribeRequest) -> JournalEntry:
-        """``record`` the request and claim it for one inline attempt in a single commit, then attempt it
-        within the inline budget (as ``deliver_inline``). Once the commit is done the request cannot be
-        lost; a failure of the attempt leaves it pending for the worker."""
-        entry, claim = self.journal.record_claimed(
-            request, owner=f"{self.owner}:inline", lease_seconds=self.settings.inline_lease_seconds
-        )
-        if claim is None:  # the pending twin is being delivered elsewhere right now
-            return entry
-        return self._within_budget(entry.id, lambda: self._attempt(claim), claim=claim, recorded=entry)
-
-    def _within_budget(
-        self,
-        entry_id: int,
-        attempt: Callable[[], Any],
-        *,
-        claim: Claim | None = None,
-        recorded: JournalEntry | None = None,
-    ) -> JournalEntry:
-        budget = self.settings.inline_budget_seconds
-        future = self._inline_pool().submit(attempt)
+        entry_id = recorded.id
+        future = self._inline_pool().submit(self.attempt, claim)
         try:
-            future.result(timeout=budget)
+            future.result(timeout=self.settings.inline_budget_seconds)
         except FutureTimeout:
             if future.cancel():
                 logger.info("inline delivery not started within budget", extra={"entry_id": entry_id})
-                if claim is not None:  # never started: leave the entry to the worker at once
-                    try:
-                        self.journal.release(claim)
-                    except Exception:
-                        logger.exception("unused inline claim not released", extra={"entry_id": entry_id})
+                try:
+                    self.journal.release(claim)
+                except Exception:
+                    logger.exception("unused inline claim not released", extra={"entry_id": entry_id})
             else:
                 logger.info("inline delivery continues past its budget", extra={"entry_id": entry_id})
         except Exception:
@@ -164,14 +150,10 @@ class Delivery:
         try:
             entry = self.journal.get(entry_id)
         except JournalError:
-            if recorded is None:
-                raise
             # Committed already: the page must say "processing" rather than fail; the worker goes on.
             logger.warning("journal entry not re-read after its commit", extra={"entry_id": entry_id})
             return recorded
-        if entry is None:
-            raise LookupError(f"journal entry {entry_id} does not exist")
-        return entry
+        return recorded if entry is None else entry
 
     def _inline_pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -182,14 +164,6 @@ class Delivery:
                 self._pool_pid = os.getpid()
             return self._pool
 
-    def _inline_attempt(self, entry_id: int) -> None:
-        claim = self.journal.claim_entry(
-            entry_id, lease_seconds=self.settings.inline_lease_seconds, owner=f"{self.owner}:inline"
-        )
-        if claim is None:
-            return  # finished already, or a worker is delivering it right now
-        self._attempt(claim)
-
     def shutdown(self) -> None:
         """Wait for inline attempts still running (process exit)."""
         with self._lock:
@@ -199,8 +173,12 @@ class Delivery:
 
     # -- one attempt -----------------------------------------------------------------------------------
 
-    def _attempt(self, claim: Claim) -> tuple[DrainReport, bool]:
-        """Send one claimed batch in one Execute call and apply each outcome by position."""
+    def attempt(self, claim: Claim) -> tuple[DrainReport, bool]:
+        """Send one claimed batch in one Execute call and apply each outcome by position, under the claim.
+
+        Returns the batch's report and whether the call failed as a whole (the drain then leaves that
+        business unit alone). Never raises for Marketing Cloud problems: the entries stay pending.
+        """
         entries = claim.entries
         report = DrainReport(calls=1, sent=len(entries))
         events = [to_event(entry.request, all_subscribers=self.settings.all_subscribers) for entry in entries]

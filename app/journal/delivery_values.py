@@ -14,6 +14,7 @@ from app.sfmc.models import MAX_REQUESTS_PER_CALL, OutcomeKind
 from .events import AllSubscribersLists
 from .models import State
 
+#: Longest ``last_error`` kept: enough for Marketing Cloud's message and our meaning, not a whole HTML page.
 MAX_ERROR_CHARS = 500
 
 #: The journal state of each final outcome (TRANSIENT has none: the entry stays pending and is retried).
@@ -29,29 +30,32 @@ CALLS_PER_ATTEMPT = 4
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """The delivery knobs, from the app's settings (see docs/journal.md, "Tuning")."""
+    """The delivery knobs, every one read from the app's settings (``config.SETTINGS`` holds the defaults;
+    see docs/journal.md, "Tuning"), so a default is written in one place only."""
 
-    batch_size: int = MAX_REQUESTS_PER_CALL
-    max_attempts: int = 30
-    max_age_hours: float = 36.0
-    lease_seconds: float = 120.0
-    backoff_base_seconds: float = 10.0
-    backoff_max_seconds: float = 3600.0
-    inline_budget_seconds: float = 1.0
-    sfmc_timeout_seconds: float = 5.0
-    poll_seconds: float = 2.0
+    batch_size: int
+    max_attempts: int
+    max_age_hours: float
+    lease_seconds: float
+    backoff_base_seconds: float
+    backoff_max_seconds: float
+    inline_budget_seconds: float
+    sfmc_timeout_seconds: float
+    poll_seconds: float
     #: The All Subscribers list of each business unit ("all marketing email"), see ``events.py``.
-    all_subscribers: AllSubscribersLists = field(default_factory=AllSubscribersLists)
+    all_subscribers: AllSubscribersLists
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeliverySettings:
+        """The settings of an app's config (``load_config`` has parsed and defaulted every one)."""
         return cls(
+            # Marketing Cloud takes at most 50 requests per call, whatever the setting says.
             batch_size=max(1, min(int(config["DELIVERY_BATCH_SIZE"]), MAX_REQUESTS_PER_CALL)),
             max_attempts=int(config["DELIVERY_MAX_ATTEMPTS"]),
             max_age_hours=float(config["DELIVERY_MAX_AGE_HOURS"]),
-            lease_seconds=float(config.get("DELIVERY_LEASE_SECONDS") or 120.0),
-            backoff_base_seconds=float(config.get("DELIVERY_BACKOFF_BASE_SECONDS") or 10.0),
-            backoff_max_seconds=float(config.get("DELIVERY_BACKOFF_MAX_SECONDS") or 3600.0),
+            lease_seconds=float(config["DELIVERY_LEASE_SECONDS"]),
+            backoff_base_seconds=float(config["DELIVERY_BACKOFF_BASE_SECONDS"]),
+            backoff_max_seconds=float(config["DELIVERY_BACKOFF_MAX_SECONDS"]),
             inline_budget_seconds=float(config["INLINE_DELIVERY_BUDGET"]),
             sfmc_timeout_seconds=float(config["SFMC_TIMEOUT"]),
             poll_seconds=float(config["WORKER_POLL_SECONDS"]),
@@ -77,10 +81,12 @@ class DrainReport:
     buried: int = 0
 
     def count(self, state: State, n: int = 1) -> None:
+        """Count ``n`` entries that ended in ``state`` (pending ones as ``retry``)."""
         key = "retry" if state is State.PENDING else str(state)
         self.outcomes[key] = self.outcomes.get(key, 0) + n
 
     def merge(self, other: DrainReport) -> None:
+        """Add another report's figures (batches into a drain, drains into the worker's totals)."""
         self.calls += other.calls
         self.sent += other.sent
         self.failed_calls += other.failed_calls
@@ -93,9 +99,3 @@ def short_error(text: object) -> str:
     """An error as one line of at most ``MAX_ERROR_CHARS`` for ``last_error`` and logs."""
     line = " ".join(str(text).split())
     return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
-
-
-def due_report_line(report: DrainReport) -> str:
-    """One line for the CLI: what a drain did."""
-    outcomes = ", ".join(f"{key} {n}" for key, n in sorted(report.outcomes.items())) or "nothing"
-    return f"{report.calls} call(s), {report.sent} entr{'y' if report.sent == 1 else 'ies'} sent: {outcomes}"

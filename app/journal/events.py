@@ -108,6 +108,7 @@ class AllSubscribersLists:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AllSubscribersLists:
+        """The lists of the app's settings (a mapping, ``MID:ListID`` texts, or one comma-separated text)."""
         pairs: Iterable[Any] = config.get("SFMC_ALL_SUBSCRIBERS_LISTS") or ()
         if isinstance(pairs, Mapping):
             pairs = (f"{mid}:{list_id}" for mid, list_id in pairs.items())

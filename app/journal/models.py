@@ -27,6 +27,7 @@ class State(StrEnum):
 
     @property
     def finished(self) -> bool:
+        """True once the entry left pending: nothing will be sent for it any more (unless retried)."""
         return self is not State.PENDING
 
     @property

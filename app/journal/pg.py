@@ -23,6 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from . import queries
 from .store import Journal, _Cursor
 from .values import JournalConnectionLost, JournalUnavailableError, first_line
 
@@ -39,6 +40,7 @@ class _JournalConnection(psycopg.Connection):
 
     @classmethod
     def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
+        """psycopg's connect, remembering the first line of why it failed (the pool only says "timeout")."""
         try:
             return super().connect(conninfo, **kwargs)
         except psycopg.Error as exc:  # refused, unknown host or database, a malformed URL
@@ -51,8 +53,7 @@ class PostgresJournal(Journal):
     twice; connections (autocommit, explicit short transactions) come from a small pool per process."""
 
     dialect = "postgresql"
-    _null_safe_eq = "IS NOT DISTINCT FROM"
-    _lock_clause = " FOR UPDATE SKIP LOCKED"
+    _claim_due_sql = queries.CLAIM_DUE_POSTGRESQL
     _migration_lock_id = 5_303_870_001  # pg_advisory_xact_lock key: one migrating process at a time
     #: Connections kept open while idle, and the most a process opens at once (more threads wait).
     pool_min_size = 1
@@ -63,6 +64,8 @@ class PostgresJournal(Journal):
     #: (/readyz, /metrics, re-reading an entry) answers sooner.
     write_wait_seconds = 5.0
     read_wait_seconds = 1.0
+    #: One connection attempt to an unanswering host (packets dropped, not refused) gives up after this,
+    #: so the pool tries again within a write's wait instead of hanging on one attempt.
     connect_timeout_seconds = 5
 
     def __init__(self, url: str) -> None:
@@ -142,14 +145,16 @@ class PostgresJournal(Journal):
             pool.putconn(conn)  # a broken one is closed and replaced, one left inside a transaction reset
 
     def _lock_schema(self, cur: _Cursor) -> None:
-        cur.execute("SELECT pg_advisory_xact_lock(?)", (self._migration_lock_id,))
+        cur.execute(queries.LOCK_MIGRATIONS_POSTGRESQL, (self._migration_lock_id,))
 
     def open_connections(self) -> int:
+        """Connections of this process's pool right now (idle or lent), for tests and ops."""
         with self._pool_lock:
             pool = self._pool if self._pool_pid == os.getpid() else None
         return 0 if pool is None else int(pool.get_stats().get("pool_size", 0))
 
     def close(self) -> None:
+        """Close this process's pool (never a parent's: that would end the parent's sessions)."""
         with self._pool_lock:
             pool, self._pool = self._pool, None
             mine = self._pool_pid == os.getpid()

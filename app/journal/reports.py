@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import queries
 from .models import JournalEntry, State
-from .values import PERSONAL_COLUMNS, utcnow
+from .values import utcnow
 
 
 class ReportsMixin:
@@ -21,21 +22,19 @@ class ReportsMixin:
     schema_version: Callable[[], int]
 
     def get(self, entry_id: int) -> JournalEntry | None:
+        """One entry as it stands now (the page re-reads it after the inline attempt), or None."""
         with self._transaction(write=False) as cur:
-            row = cur.execute("SELECT * FROM journal_entries WHERE id = ?", (entry_id,)).fetchone()
+            row = cur.execute(queries.GET_ENTRY, (entry_id,)).fetchone()
         return self._entry(row) if row else None
 
     def entries(
         self, *, state: State | None = None, after_id: int = 0, limit: int = 1000
     ) -> list[JournalEntry]:
         """Entries in id order (keyset pagination with ``after_id``), optionally of one state."""
-        sql = "SELECT * FROM journal_entries WHERE id > ?"
-        params: list[Any] = [after_id]
-        if state is not None:
-            sql += " AND state = ?"
-            params.append(str(state))
-        sql += " ORDER BY id LIMIT ?"
-        params.append(limit)
+        if state is None:
+            sql, params = queries.ENTRIES, (after_id, limit)
+        else:
+            sql, params = queries.ENTRIES_IN_STATE, (after_id, str(state), limit)
         with self._transaction(write=False) as cur:
             return [self._entry(row) for row in cur.execute(sql, params).fetchall()]
 
@@ -53,16 +52,14 @@ class ReportsMixin:
         """Entries per state, every state present (0 when none): for `journal status` and /metrics."""
         counts = {str(state): 0 for state in State}
         with self._transaction(write=False) as cur:
-            for row in cur.execute("SELECT state, COUNT(*) AS n FROM journal_entries GROUP BY state"):
+            for row in cur.execute(queries.COUNTS_BY_STATE):
                 counts[row["state"]] = int(row["n"])
         return counts
 
     def oldest_pending_age(self, *, now: datetime | None = None) -> float | None:
         """Seconds since the oldest pending entry was recorded; None when nothing is pending."""
         with self._transaction(write=False) as cur:
-            row = cur.execute(
-                "SELECT MIN(created_at) AS oldest FROM journal_entries WHERE state = 'pending'"
-            ).fetchone()
+            row = cur.execute(queries.OLDEST_PENDING).fetchone()
         oldest = self._from_db(row["oldest"])
         if oldest is None:
             return None
@@ -71,7 +68,7 @@ class ReportsMixin:
     def possible_duplicates(self) -> int:
         """Attempts that may have reached Marketing Cloud unanswered (a retry may have repeated them)."""
         with self._transaction(write=False) as cur:
-            row = cur.execute("SELECT COALESCE(SUM(duplicates), 0) AS n FROM journal_entries").fetchone()
+            row = cur.execute(queries.POSSIBLE_DUPLICATES).fetchone()
         return int(row["n"])
 
     def stats(self, *, now: datetime | None = None) -> dict[str, Any]:
@@ -95,19 +92,12 @@ class ReportsMixin:
         now = now or utcnow()
         retried = skipped = 0
         with self._transaction() as cur:
-            sql = "SELECT id FROM journal_entries WHERE state = 'dead'"
-            rows = cur.execute(sql + " ORDER BY id").fetchall()
-            wanted = {row["id"] for row in rows}
+            wanted = {row["id"] for row in cur.execute(queries.DEAD_IDS).fetchall()}
             if entry_ids is not None:
                 wanted &= set(entry_ids)
             for entry_id in sorted(wanted):
                 changed = cur.execute(
-                    "UPDATE journal_entries SET state = 'pending', attempts = 0, next_attempt_at = ?, "
-                    "claimed_by = NULL, claimed_until = NULL, finished_at = NULL, updated_at = ? "
-                    "WHERE id = ? AND state = 'dead' AND purged_at IS NULL AND NOT EXISTS ("
-                    "SELECT 1 FROM journal_entries AS twin WHERE twin.state = 'pending' "
-                    "AND twin.dedupe_key = journal_entries.dedupe_key)",
-                    (self._to_db(now), self._to_db(now), entry_id),
+                    queries.RETRY_DEAD, (self._to_db(now), self._to_db(now), entry_id)
                 ).rowcount
                 if changed:
                     retried += 1
@@ -123,17 +113,13 @@ class ReportsMixin:
         Dead entries are kept whole unless ``include_dead``: they are promises not yet kept.
         """
         now = now or utcnow()
-        states = ["delivered", "already", "rejected", *(["dead"] if include_dead else [])]
-        cleared = ", ".join(f"{column} = NULL" for column in PERSONAL_COLUMNS)
-        marks = ", ".join("?" * len(states))
         with self._transaction() as cur:
             return cur.execute(
-                f"UPDATE journal_entries SET {cleared}, purged_at = ?, updated_at = ? "  # noqa: S608
-                f"WHERE state IN ({marks}) AND purged_at IS NULL AND finished_at < ?",
+                queries.PURGE,
                 (
                     self._to_db(now),
                     self._to_db(now),
-                    *states,
+                    1 if include_dead else 0,
                     self._to_db(now - timedelta(days=older_than_days)),
                 ),
             ).rowcount

@@ -1,8 +1,9 @@
 """The journal's storage: one table of unsubscribe requests, in SQLite (default) or PostgreSQL.
 
 Everything that changes an entry is one short transaction committed before the method returns. ``Journal``
-holds what both databases share (recording, claims in ``claims.py``, reads and maintenance in
-``reports.py``); ``sqlite.py`` and ``pg.py`` hold the connections and transactions of each.
+holds what both databases share (recording here, claims in ``claims.py``, reads and maintenance in
+``reports.py``, every statement in ``queries.py``); ``sqlite.py`` and ``pg.py`` hold the connections and
+transactions of each.
 
 Opening a journal touches no database: the schema is migrated by the first transaction that needs it (in
 each process), so an app whose database is down still starts, serves the pages that need none, and
@@ -21,39 +22,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import queries
 from .claims import ClaimsMixin
 from .models import JournalEntry, State, UnsubscribeRequest
 from .reports import ReportsMixin
 from .schema import migrations
 from .text import storable_request
-from .values import CLAIMABLE as _CLAIMABLE
 from .values import (
-    PERSONAL_COLUMNS,
-    REQUEST_COLUMNS,
-    AttemptResult,
     Claim,
     JournalConnectionLost,
     JournalError,
-    JournalUnavailableError,
     new_lease,
     request_from_row,
     request_values,
     utcnow,
 )
-
-__all__ = [
-    "PERSONAL_COLUMNS",
-    "REQUEST_COLUMNS",
-    "AttemptResult",
-    "Claim",
-    "Journal",
-    "JournalConnectionLost",
-    "JournalError",
-    "JournalUnavailableError",
-    "dedupe_key",
-    "open_journal",
-    "utcnow",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +69,8 @@ class Journal(ClaimsMixin, ReportsMixin):
     """
 
     dialect = "base"
-    _null_safe_eq = "IS"
-    _lock_clause = ""
+    #: The statement that claims due entries (the one that differs between the databases).
+    _claim_due_sql = ""
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -123,9 +106,11 @@ class Journal(ClaimsMixin, ReportsMixin):
         """Close every connection this process opened (tests, shutdown)."""
 
     def _to_db(self, value: datetime | None) -> Any:
+        """A time as the database stores it (PostgreSQL: as it is; SQLite overrides this with text)."""
         return value
 
     def _from_db(self, value: Any) -> datetime | None:
+        """A stored time back as an aware UTC datetime."""
         if value is None:
             return None
         return value.astimezone(UTC)
@@ -142,15 +127,15 @@ class Journal(ClaimsMixin, ReportsMixin):
             versions = migrations(self.dialect)
             with self._open_transaction(write=True, wait=wait) as cur:
                 self._lock_schema(cur)
-                cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-                row = cur.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
+                cur.execute(queries.CREATE_SCHEMA_VERSION)
+                row = cur.execute(queries.SCHEMA_VERSION).fetchone()
                 current = row["version"] or 0
                 for version, statements in enumerate(versions, start=1):
                     if version <= current:
                         continue
                     for statement in statements:
                         cur.execute(statement)
-                    cur.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                    cur.execute(queries.ADD_SCHEMA_VERSION, (version,))
                     logger.info("journal schema migrated", extra={"schema_version": version})
             self._schema_ready = True
         return len(versions)
@@ -159,19 +144,16 @@ class Journal(ClaimsMixin, ReportsMixin):
         """Serialise migrations between processes (SQLite: the write transaction already does)."""
 
     def schema_version(self) -> int:
+        """The schema version applied (for `journal status`: which migrations this database has)."""
         with self._transaction(write=False) as cur:
-            return cur.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()["version"]
+            return cur.execute(queries.SCHEMA_VERSION).fetchone()["version"]
 
     def probe_write(self, *, wait: float, now: datetime | None = None) -> None:
         """Prove the journal can write right now: commit a heartbeat (one row of ``journal_heartbeat``, no
         entry touched) waiting at most ``wait`` seconds for a connection or the write lock. Raises
         ``JournalUnavailableError`` when it cannot (for ``/readyz``)."""
         with self._transaction(write=True, wait=wait) as cur:
-            cur.execute(
-                "INSERT INTO journal_heartbeat (id, beat_at, beat_by) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at, beat_by = excluded.beat_by",
-                (self._to_db(now or utcnow()), _process_name()),
-            )
+            cur.execute(queries.HEARTBEAT, (self._to_db(now or utcnow()), _process_name()))
 
     # -- recording -------------------------------------------------------------------------------------
 
@@ -188,9 +170,10 @@ class Journal(ClaimsMixin, ReportsMixin):
         lease_seconds: float,
         now: datetime | None = None,
     ) -> tuple[JournalEntry, Claim | None]:
-        """``record`` and ``claim_entry`` in one transaction (one commit): the entry is durable and held by
-        the caller's attempt when this returns. The claim is None when the pending twin is held elsewhere
-        (a worker or another inline attempt is delivering it right now)."""
+        """``record`` and a claim of the entry for the caller's attempt, in one transaction (one commit: a
+        POST writes once before its inline attempt): the entry is durable and held when this returns.
+        The claim is None when the pending twin is held elsewhere (a worker or another inline attempt is
+        delivering it right now)."""
         now = now or utcnow()
         return self._insert_pending(request, now, claim=new_lease(owner, lease_seconds, now))
 
@@ -205,15 +188,7 @@ class Journal(ClaimsMixin, ReportsMixin):
         key = dedupe_key(request)
         values = request_values(request)
         stamps = (self._to_db(now), self._to_db(now), self._to_db(now))
-        claim_columns: tuple[str, ...] = ()
-        claim_values: tuple[Any, ...] = ()
-        if claim is not None:
-            claim_columns = ("claimed_by", "claimed_until", "attempts")
-            claim_values = (claim[0], self._to_db(claim[1]), 1)
-        columns = ", ".join(
-            (*REQUEST_COLUMNS, "dedupe_key", "created_at", "updated_at", "next_attempt_at", *claim_columns)
-        )
-        marks = ", ".join("?" * (len(REQUEST_COLUMNS) + 4 + len(claim_columns)))
+        held_by = (None, None, 0) if claim is None else (claim[0], self._to_db(claim[1]), 1)
 
         def held(row: Any) -> tuple[JournalEntry, Claim | None]:
             entry = self._entry(row)
@@ -225,23 +200,15 @@ class Journal(ClaimsMixin, ReportsMixin):
         for _ in range(3 + RECORD_RETRIES):
             try:
                 with self._transaction() as cur:
-                    row = cur.execute(
-                        f"INSERT INTO journal_entries ({columns}) VALUES ({marks}) "  # noqa: S608 - our columns
-                        "ON CONFLICT (dedupe_key) WHERE state = 'pending' DO NOTHING RETURNING *",
-                        (*values, key, *stamps, *claim_values),
-                    ).fetchone()
+                    row = cur.execute(queries.INSERT_PENDING, (*values, key, *stamps, *held_by)).fetchone()
                     if row is not None:
                         return held(row)
-                    twin = cur.execute(
-                        "SELECT * FROM journal_entries WHERE dedupe_key = ? AND state = 'pending'", (key,)
-                    ).fetchone()
+                    twin = cur.execute(queries.PENDING_TWIN, (key,)).fetchone()
                     if twin is not None and claim is None:
                         return self._entry(twin), None
                     if twin is not None:
                         row = cur.execute(
-                            "UPDATE journal_entries SET claimed_by = ?, claimed_until = ?, "  # noqa: S608
-                            "attempts = attempts + 1, updated_at = ? "
-                            f"WHERE id = ? AND {_CLAIMABLE} RETURNING *",
+                            queries.CLAIM_ENTRY,
                             (claim[0], self._to_db(claim[1]), stamps[0], twin["id"], stamps[0]),
                         ).fetchone()
                         # Held by another attempt right now: the twin, unclaimed by us.
@@ -286,10 +253,12 @@ class _Cursor:
         self._execute = execute
 
     def execute(self, sql: str, params: Any = ()) -> Any:
+        """Run one statement of ``queries`` with its parameters; the database's cursor."""
         return self._execute(sql, params)
 
 
 def _process_name() -> str:
+    """Host and process of the heartbeat's writer (who proved the journal writable)."""
     import os
     import socket
 

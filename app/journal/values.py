@@ -1,4 +1,4 @@
-"""The journal's plain values and errors, shared by its modules (``store`` re-exports them)."""
+"""The journal's plain values and errors, shared by its modules (no I/O, so every module may import them)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from app.identity import FIELDS as RECIPIENT_FIELDS
 from app.identity import Recipient
 
 from .models import JournalEntry, Scope, Source, State, UnsubscribeRequest
-
-#: The columns that hold personal data; ``purge`` empties them.
-PERSONAL_COLUMNS = ("subscriber_key", "subscriber_id", "email", "reason_text", "dedupe_key")
 
 #: The columns that hold an ``UnsubscribeRequest``: its recipient's fields, then its own (same names).
 REQUEST_COLUMNS = (
@@ -50,9 +47,6 @@ def request_from_row(row: Any) -> UnsubscribeRequest:
         source=Source(row["source"]),
     )
 
-
-#: Where a claim may take an entry: pending and not held by a live lease (one parameter: now).
-CLAIMABLE = "state = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)"
 
 
 class JournalError(Exception):
@@ -98,6 +92,7 @@ class Claim:
 
 
 def utcnow() -> datetime:
+    """Now, aware and in UTC: every time the journal stores is UTC."""
     return datetime.now(UTC)
 
 

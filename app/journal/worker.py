@@ -13,13 +13,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from .delivery import Delivery, DrainReport
+from .delivery import Delivery
+from .delivery_values import DrainReport
+from .values import JournalError, first_line
 
 logger = logging.getLogger(__name__)
 
 
 def run_once(delivery: Delivery, *, stop: threading.Event | None = None) -> DrainReport:
-    """Deliver everything due now, then return."""
+    """Deliver everything due now, then return (`journal deliver`, from cron or by hand)."""
     return delivery.deliver_due(stop=stop)
 
 
@@ -29,14 +31,21 @@ def run_forever(
     stop: threading.Event,
     on_drain: Callable[[DrainReport], None] | None = None,
 ) -> DrainReport:
-    """Drain, wait ``WORKER_POLL_SECONDS``, repeat, until ``stop`` is set. Returns the totals."""
+    """Drain, wait ``WORKER_POLL_SECONDS``, repeat, until ``stop`` is set. Returns the totals.
+
+    A journal that cannot be reached costs one log line per poll (its cause, no traceback: the database
+    being down for an hour must not bury the log), and the loop keeps going until it answers again.
+    """
     totals = DrainReport()
     logger.info("journal worker started", extra={"owner": delivery.owner})
     while not stop.is_set():
         try:
             report = delivery.deliver_due(stop=stop)
-        except Exception:  # the database went away for a moment: log, wait, try again
-            logger.exception("journal drain failed; retrying after the poll interval")
+        except JournalError as exc:  # the database is down or went away: one line, wait, try again
+            logger.warning("journal drain failed; retrying after the poll interval: %s", first_line(exc))
+            report = DrainReport()
+        except Exception:  # a bug: its traceback, once per poll; the worker keeps delivering what it can
+            logger.exception("journal drain failed unexpectedly; retrying after the poll interval")
             report = DrainReport()
         totals.merge(report)
         if on_drain is not None and report.calls:

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import gettext, refresh
 
 from app.identity import Recipient
+from app.journal import record_and_deliver
 from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
 from app.journal.values import JournalError
 from app.links import LinkClaims, TokenError, verify_with_app_keys
@@ -104,7 +105,7 @@ def submit() -> Any:
         # The offer after "could not find that subscription": Marketing Cloud did not find the person on
         # the link's job, so the same job would fail again; a plain master unsubscribe does not need it.
         recipient = recipient.without_job()
-    entry = _journal_and_deliver(
+    entry = record_and_deliver(
         _request_for(
             recipient,
             scope=form.chosen_scope,
@@ -129,7 +130,7 @@ def submit() -> Any:
 def _one_click(claims: LinkClaims) -> Response:
     """RFC 8058: unsubscribe from the list at once; a short plain-text answer, no redirect, no cookie."""
     scope = Scope.LIST if claims.has_job_context else Scope.ALL
-    entry = _journal_and_deliver(_request_for(claims.recipient, scope=scope, source=Source.ONE_CLICK))
+    entry = record_and_deliver(_request_for(claims.recipient, scope=scope, source=Source.ONE_CLICK))
     g.outcome = f"one_click_{entry.state}"
     messages = {
         Outcome.UNSUBSCRIBED: gettext("You are unsubscribed."),
@@ -140,20 +141,6 @@ def _one_click(claims: LinkClaims) -> Response:
         Outcome.STALLED: gettext("Your unsubscribe request was received and is being processed."),
     }
     return Response(messages[outcome_of(entry)] + "\n", status=200, mimetype="text/plain")
-
-
-def _journal_and_deliver(unsubscribe_request: UnsubscribeRequest) -> JournalEntry:
-    """Commit the request to the journal (with the inline attempt's claim, in one commit), then try one
-    inline delivery within ``INLINE_DELIVERY_BUDGET``.
-
-    Once the commit is done the request cannot be lost: if the inline attempt breaks or runs out of time, or
-    the entry cannot be read back, the worker delivers the pending entry later and the person is told it is
-    being processed. A journal that cannot be written raises ``JournalError`` before any promise, and
-    ``_journal_unavailable`` answers with the 503 "try again" page instead of a false confirmation.
-    """
-    from app.journal import record_and_deliver
-
-    return record_and_deliver(unsubscribe_request)
 
 
 @bp.errorhandler(JournalError)

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask
 from journal_helpers import NEWSLETTER, request_for, start_worker, wait_until, worker_env
 
-from app.journal.delivery import DrainReport
+from app.journal.delivery_values import DrainReport
 from app.journal.models import State
 
 

@@ -15,7 +15,7 @@ from flask import Flask
 from journal_helpers import NEWSLETTER, PRODUCT_NEWS, request_for, run_cli, worker_env
 
 from app.journal.models import Scope, Source, State
-from app.journal.store import AttemptResult, utcnow
+from app.journal.values import AttemptResult, utcnow
 
 HEADER = "subscriber_key,subscriber_id,email,job_id,list_id,batch_id,mid,scope,reason\n"
 

@@ -29,13 +29,15 @@ from journal_helpers import (
 )
 
 from app.identity import Recipient
-from app.journal import deliver_inline, get_delivery, get_journal, record_and_deliver
 from app.journal import delivery as delivery_module
-from app.journal.delivery import Delivery, DeliverySettings
+from app.journal import get_delivery, get_journal, record_and_deliver
+from app.journal.delivery import Delivery
+from app.journal.delivery_values import DeliverySettings
 from app.journal.events import AllSubscribersLists, reason_text, to_event, utf16_units
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
-from app.journal.store import utcnow
+from app.journal.values import utcnow
 from app.sfmc.models import LogUnsubEvent
+from config import SETTINGS
 
 
 def event_keys(emulator: Any) -> Counter:
@@ -185,7 +187,10 @@ def test_all_email_uses_the_all_subscribers_list_of_the_entrys_own_unit_or_none(
     [(1, 5, 10), (2, 10, 20), (3, 20, 40), (7, 320, 640), (9, 900, 1800), (30, 900, 1800), (500, 900, 1800)],
 )
 def test_backoff_doubles_with_jitter_and_is_capped(attempts: int, low: float, high: float) -> None:
-    settings = DeliverySettings(backoff_base_seconds=10, backoff_max_seconds=1800)
+    defaults = {setting.name: setting.default for setting in SETTINGS}
+    settings = DeliverySettings.from_config(
+        {**defaults, "DELIVERY_BACKOFF_BASE_SECONDS": 10, "DELIVERY_BACKOFF_MAX_SECONDS": 1800}
+    )
     delivery = Delivery(journal=None, client_factory=lambda: None, settings=settings, rng=random.Random(7))  # type: ignore[arg-type]
     delays = [delivery.backoff(attempts) for _ in range(200)]
     assert all(low <= delay <= high for delay in delays)
@@ -196,10 +201,9 @@ def test_backoff_doubles_with_jitter_and_is_capped(attempts: int, low: float, hi
 
 
 def test_inline_delivery_unsubscribes_and_records_marketing_clouds_answer(app: Flask, emulator: Any) -> None:
-    entry = get_journal().record(
+    delivered = record_and_deliver(
         request_for("demo-002", NEWSLETTER, reason_code="other", reason_text="Moving abroad", language="de")
     )
-    delivered = deliver_inline(entry.id)
     assert delivered.state is State.DELIVERED
     assert delivered.sfmc_status_message == "Event posted"
     assert delivered.sfmc_request_id
@@ -215,20 +219,17 @@ def test_inline_delivery_unsubscribes_and_records_marketing_clouds_answer(app: F
 
 
 def test_inline_delivery_of_all_email_is_tracked_against_the_job(app: Flask, emulator: Any) -> None:
-    entry = get_journal().record(
-        request_for("demo-003", NEWSLETTER, scope=Scope.ALL, source=Source.ONE_CLICK)
-    )
-    assert deliver_inline(entry.id).state is State.DELIVERED
+    entry = record_and_deliver(request_for("demo-003", NEWSLETTER, scope=Scope.ALL, source=Source.ONE_CLICK))
+    assert entry.state is State.DELIVERED
     (event,) = emulator.events()
     assert (event["subscriber_key"], event["job_id"], event["list_id"]) == ("demo-003", "18099", "1000")
     assert event["reason"] == "One-click unsubscribe (RFC 8058)"
 
 
 def test_already_unsubscribed_and_unknown_subscribers(app: Flask, emulator: Any) -> None:
-    journal = get_journal()
-    already = deliver_inline(journal.record(request_for(ALREADY_OFF_NEWSLETTER, NEWSLETTER)).id)
-    master = deliver_inline(journal.record(request_for("demo-021", NEWSLETTER)).id)
-    unknown = deliver_inline(journal.record(request_for(UNKNOWN_KEY, NEWSLETTER)).id)
+    already = record_and_deliver(request_for(ALREADY_OFF_NEWSLETTER, NEWSLETTER))
+    master = record_and_deliver(request_for("demo-021", NEWSLETTER))
+    unknown = record_and_deliver(request_for(UNKNOWN_KEY, NEWSLETTER))
     assert (already.state, already.error_code) == (State.ALREADY, 401)
     assert (master.state, master.error_code) == (State.ALREADY, 12012)
     assert already.state.unsubscribed and master.state.unsubscribed
@@ -242,9 +243,9 @@ def test_double_submit_while_pending_is_delivered_once(make_app: Callable[..., F
     app = make_app()
     with app.app_context():
         emulator.faults(error_rate=1.0, errors=["outage"])
-        first = get_journal().record(request_for("demo-004", PRODUCT_NEWS))
-        assert deliver_inline(first.id).state is State.PENDING
-        second = get_journal().record(request_for("demo-004", PRODUCT_NEWS))
+        first = record_and_deliver(request_for("demo-004", PRODUCT_NEWS))
+        assert first.state is State.PENDING
+        second = record_and_deliver(request_for("demo-004", PRODUCT_NEWS))
         assert second.id == first.id
         emulator.faults()
         time.sleep(0.25)  # past the (test-sized) backoff
@@ -390,7 +391,7 @@ def test_every_request_is_delivered_once_the_fault_clears(
         emulator.faults(**fault)
         for request in FAULT_REQUESTS:
             started = time.monotonic()
-            entry = deliver_inline(journal.record(request).id)
+            entry = record_and_deliver(request)
             # The page answers within its budget with "we have it", never an error.
             assert time.monotonic() - started < 2 + 0.5
             assert entry.state is State.PENDING
@@ -428,9 +429,8 @@ def test_slow_marketing_cloud_leaves_the_page_within_budget_and_delivers_once(
     app = make_app(INLINE_DELIVERY_BUDGET="0.3")
     with app.app_context():
         emulator.faults(latency_ms=1200)
-        entry = get_journal().record(request_for("demo-009", NEWSLETTER))
         started = time.monotonic()
-        answer = deliver_inline(entry.id)
+        entry = answer = record_and_deliver(request_for("demo-009", NEWSLETTER))
         assert time.monotonic() - started < 1.0  # the budget (0.3 s), not Marketing Cloud's 1.2 s
         assert answer.state is State.PENDING  # "we have your request"
         # The worker runs meanwhile: the inline attempt still holds the entry, so it is not sent twice.
@@ -448,8 +448,8 @@ def test_a_timeout_after_marketing_cloud_acted_is_counted_as_a_possible_duplicat
     with app.app_context():
         journal = get_journal()
         emulator.faults(error_rate=1.0, errors=["timeout"], timeout_ms=2000)
-        entry = journal.record(request_for("demo-010", NEWSLETTER))
-        assert deliver_inline(entry.id).state is State.PENDING
+        entry = record_and_deliver(request_for("demo-010", NEWSLETTER))
+        assert entry.state is State.PENDING
         timed_out = wait_until(lambda: (e := journal.get(entry.id)).claimed_by is None and e, timeout=5)
         assert timed_out.duplicates == 1
         assert "0.8 s" in timed_out.last_error
@@ -474,8 +474,8 @@ def test_entries_that_keep_failing_become_dead_and_can_be_retried(
     with app.app_context():
         journal = get_journal()
         emulator.faults(error_rate=1.0, errors=["outage"])
-        entry = journal.record(request_for("demo-011", NEWSLETTER))
-        assert deliver_inline(entry.id).state is State.PENDING  # attempt 1
+        entry = record_and_deliver(request_for("demo-011", NEWSLETTER))
+        assert entry.state is State.PENDING  # attempt 1
         time.sleep(0.25)
         get_delivery().deliver_due()  # attempt 2: the last allowed
         dead = journal.get(entry.id)

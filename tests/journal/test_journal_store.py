@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,8 +16,10 @@ import pytest
 from journal_helpers import NEWSLETTER, PRODUCT_NEWS, ROOT, request_for
 
 from app.identity import Recipient
+from app.journal import queries
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
-from app.journal.store import AttemptResult, Journal, open_journal, utcnow
+from app.journal.store import Journal, open_journal
+from app.journal.values import REQUEST_COLUMNS, AttemptResult, utcnow
 
 
 @pytest.fixture
@@ -161,6 +164,10 @@ def test_claims_group_by_business_unit_and_hold_until_their_lease_ends(journal: 
     again = journal.claim_due(mid="510001000", limit=50, lease_seconds=30, owner="w4", now=later)
     assert {e.id for e in again.entries} == {e.id for e in parent}
     assert all(e.attempts == 2 for e in again.entries if e.id != parent[2].id)
+    # Their attempts never reported back and may have reached Marketing Cloud: each counts as a possible
+    # duplicate, since this claim sends them again.
+    assert [e.duplicates for e in again.entries] == [1, 1, 1]
+    assert journal.possible_duplicates() == 3
     assert journal.get(child.id).attempts == 0
 
 
@@ -450,3 +457,12 @@ def test_many_writing_threads_leave_a_few_connections_open(journal: Journal) -> 
     assert {f"pool-{t}-{n}" for t in range(24) for n in range(5)} <= keys
     limit = journal.idle_connections if journal.dialect == "sqlite" else journal.pool_max_size
     assert journal.open_connections() <= limit
+
+
+def test_the_insert_names_the_request_columns_in_their_order() -> None:
+    """The insert's SQL is written out; its columns must stay in step with the request's value list."""
+    match = re.search(r"INSERT INTO journal_entries \(([^)]*)\) VALUES \(([^)]*)\)", queries.INSERT_PENDING)
+    assert match is not None
+    columns = [name.strip() for name in match[1].split(",")]
+    assert tuple(columns[: len(REQUEST_COLUMNS)]) == REQUEST_COLUMNS
+    assert len(match[2].split(",")) == len(columns)

@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -30,7 +31,7 @@ from journal_helpers import (
 )
 
 from app.journal.models import State
-from app.journal.store import utcnow
+from app.journal.values import utcnow
 
 
 def in_flight(journal: Any) -> list[Any]:
@@ -96,6 +97,8 @@ def test_worker_killed_mid_batch_loses_nothing(
     events = Counter(event["subscriber_key"] for event in emulator.events())
     assert set(events) == set(PARENT_ACTIVE)
     assert max(events.values()) == 1
+    # Each entry of the killed call was sent again after its lease ran out: a possible duplicate each.
+    assert journal.possible_duplicates() == len(orphaned)
 
 
 def test_sigterm_stops_after_the_current_batch(
@@ -163,3 +166,27 @@ def test_two_workers_deliver_every_entry_exactly_once(
     assert len(events) == 53
     assert max(events.values()) == 1
     assert emulator.state()["stats"]["requests_executed"] == 53
+
+
+def test_a_worker_whose_database_is_down_logs_one_line_per_poll_and_keeps_going(
+    emulator: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("the journal's folder cannot be made here")
+    database_url = f"sqlite:///{blocker / 'journal.sqlite3'}"
+    env = worker_env(emulator, database_url, WORKER_POLL_SECONDS="0.2")
+    worker = start_worker(env, "deliver", "--forever")
+    try:
+        time.sleep(3)
+        assert worker.poll() is None  # still polling
+        worker.send_signal(signal.SIGTERM)
+        output = finish(worker)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            finish(worker)
+    failed = [line for line in output.splitlines() if "journal drain failed" in line]
+    assert len(failed) >= 3, output
+    assert "Traceback" not in output and 'File "' not in output, output
+    assert all("cannot write" in line for line in failed), failed
+    assert worker.returncode == 0, output
