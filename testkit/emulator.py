@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ class Emulator:
     """A running emulator: its base URL, its process and helpers for its inspection API."""
 
     base_url: str
-    process: Any  # subprocess.Popen
+    process: subprocess.Popen
     log_path: Path
 
     @property
