@@ -23,7 +23,7 @@ class Emulator:
 
     base_url: str
     process: subprocess.Popen
-    log_path: Path
+    log_path: Path | None  # None: the output was only kept until it had started
 
     @property
     def auth_url(self) -> str:
@@ -60,8 +60,9 @@ def start_emulator(
     *extra_args: str, log_path: Path | None = None, data_file: Path | None = None, timeout: float = 60.0
 ) -> Emulator:
     """``python -m emulator`` on a free port (``data_file`` instead of the demo data when given); returns
-    once it answers. Its output goes to ``log_path`` (a new temporary file by default), so a long run
-    never blocks on a full pipe and a failed start shows why."""
+    once it answers. Its output goes to ``log_path``, so a long run never blocks on a full pipe and a
+    failed start shows why; without one, to a temporary file removed once the emulator has started."""
+    keep_log = log_path is not None
     if log_path is None:
         with tempfile.NamedTemporaryFile(prefix="emulator-", suffix=".log", delete=False) as handle:
             log_path = Path(handle.name)
@@ -76,4 +77,6 @@ def start_emulator(
     except BaseException:
         stop_group(process)
         raise
-    return Emulator(base_url=base_url, process=process, log_path=log_path)
+    if not keep_log:
+        log_path.unlink()  # the emulator writes on into the open file; nothing is left behind in /tmp
+    return Emulator(base_url=base_url, process=process, log_path=log_path if keep_log else None)
