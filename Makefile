@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-soak-selfcheck bench-fuzz
+.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-soak-selfcheck bench-fuzz bench-delivery bench-soap-codec
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench-soak-selfcheck: $(STAMP)
 
 bench-fuzz: $(STAMP)
 	$(BIN)/python -m bench.fuzz
+
+bench-delivery: $(STAMP)
+	$(BIN)/python -m bench.delivery
+
+bench-soap-codec: $(STAMP)
+	$(BIN)/python -m bench.soap_codec
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance

@@ -1,101 +1,47 @@
-"""Shared helpers of the benchmark and soak scripts: real processes on loopback, never mocks.
+"""Helpers of the benchmark and soak scripts: real processes on loopback, never mocks.
 
-The scripts start the Marketing Cloud emulator (``python -m emulator``), the app under gunicorn with the
-project's ``gunicorn.conf.py``, and the journal worker (``flask --app wsgi journal deliver --forever``) as
-subprocesses, each in its own session so that a whole process group can be killed with SIGKILL.
+Starting and stopping processes, the emulator, gunicorn, the ``flask`` command line and PostgreSQL
+databases come from ``testkit`` (the one copy the tests use too) and are re-exported here, so a script
+says ``common.start_gunicorn``; what is the benchmarks' own lives here: generated subscribers and their
+emulator data file, CPU and memory figures from /proc, reading the landing page's form, percentiles.
+Every process runs in its own session so that a whole process group can be killed with SIGKILL.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import jwt
-import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
+from testkit import cli as testkit_cli
+from testkit import emulator as testkit_emulator
+from testkit import gunicorn as testkit_gunicorn
+from testkit import postgres as testkit_postgres
+from testkit.cli import journal_status as journal_status
+from testkit.cli import start_worker as start_worker
+from testkit.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, Emulator
+from testkit.processes import BIN as BIN
+from testkit.processes import PYTHON as PYTHON
+from testkit.processes import ROOT as ROOT
+from testkit.processes import free_port as free_port
+from testkit.processes import kill_group as kill_group
+from testkit.processes import processes as processes
+from testkit.processes import spawn as spawn
+from testkit.processes import stop_group as stop_group
+from testkit.processes import wait_for_http as wait_for_http
 
-EMULATOR_CLIENT_ID = "demo-client-id"
-EMULATOR_CLIENT_SECRET = "demo-client-secret"
 SIGNING_KEY = "bench-signing-key-0123456789abcdef"
 
 #: Every load generator runs from one IP: the per-IP POST limit would otherwise answer 429 to most of it.
 UNLIMITED_POSTS = "1000000 per minute"
-
-
-def free_port() -> int:
-    """A TCP port that is free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
-    """Poll ``url`` until it answers with any HTTP status; fail early when ``process`` has exited."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[:4]} exited with {process.returncode} before {url} answered")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
-
-
-def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start ``argv`` from the project root in a new session (own process group), output to ``log_path``."""
-    log: IO[bytes] = log_path.open("ab")
-    try:
-        return subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
-
-
-def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout: float = 15.0) -> None:
-    """Send ``sig`` to the process group of ``process`` (master and every child) and reap it."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=timeout)
-    # Children of a killed master may linger a moment (gunicorn workers); make sure none survives.
-    if sig != signal.SIGKILL:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """A clean stop (SIGTERM) of a process group, SIGKILL when it does not stop within 15 s."""
-    if process.poll() is None:
-        kill_group(process, signal.SIGTERM)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def children(pid: int) -> list[int]:
@@ -151,36 +97,9 @@ def rss_kib(pid: int) -> int:
 # --- the emulator -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Emulator:
-    """A running emulator process and its inspection API."""
-
-    base_url: str
-    process: subprocess.Popen
-
-    def state(self) -> dict[str, Any]:
-        response = requests.get(f"{self.base_url}/_emulator/state", timeout=60)
-        response.raise_for_status()
-        return response.json()
-
-    def faults(self, **settings: Any) -> None:
-        """Replace the whole fault configuration (docs/architecture.md)."""
-        requests.post(f"{self.base_url}/_emulator/faults", json=settings, timeout=10).raise_for_status()
-
-    def stop(self) -> None:
-        stop_group(self.process)
-
-
 def start_emulator(log_path: Path, data_file: Path | None = None) -> Emulator:
     """``python -m emulator`` on a free port, with ``data_file`` instead of the demo data when given."""
-    port = free_port()
-    argv = [PYTHON, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port)]
-    if data_file is not None:
-        argv += ["--data", str(data_file)]
-    process = spawn(argv, log_path)
-    base_url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{base_url}/_emulator/faults", process=process, timeout=60)
-    return Emulator(base_url=base_url, process=process)
+    return testkit_emulator.start_emulator(log_path=log_path, data_file=data_file)
 
 
 # --- data: subscriptions the emulator knows, and signed links to them -----------------------------------
@@ -324,21 +243,17 @@ def start_gunicorn(
 
     ``extra_args`` (command-line settings, which override the config file) are for experiments only.
     """
-    argv = [
-        str(BIN / "gunicorn"),
-        "--config",
-        str(ROOT / "gunicorn.conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        *extra_args,
-        app_spec,
-    ]
     # Metrics files in the run's own temporary directory: a SIGKILLed master never removes its own.
     metrics_dir = log_path.parent / f"metrics-{port}"
     metrics_dir.mkdir(exist_ok=True)
-    process = spawn(argv, log_path, {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
-    wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process, timeout=60)
-    return process
+    return testkit_gunicorn.start_gunicorn(
+        {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+        log_path,
+        port,
+        args=extra_args,
+        app_spec=app_spec,
+        ok_only=False,
+    )
 
 
 def gunicorn_workers(
@@ -357,69 +272,20 @@ def gunicorn_workers(
 
 def flask_cli(env: dict[str, str], *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """Run ``flask --app wsgi ARGS`` in the project root and return its completed process."""
-    return subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return testkit_cli.flask_cli(env, *args, timeout=timeout)
 
 
-def journal_status(env: dict[str, str]) -> dict[str, Any]:
-    """``flask journal status --json``: entries per state and the oldest pending age."""
-    done = flask_cli(env, "journal", "status", "--json")
-    if done.returncode != 0:
-        raise RuntimeError(f"journal status failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout)
+@contextmanager
+def fresh_postgres_database(server_url: str | None = None) -> Iterator[str]:
+    """A new, empty database on the server at TEST_DATABASE_URL (or the local default), dropped afterwards."""
+    with testkit_postgres.fresh_database(server_url, prefix="bench_") as url:
+        yield url
 
 
 def state_counts(status: dict[str, Any]) -> dict[str, int]:
     """The per-state counts of a ``journal status --json`` answer."""
     counts = status.get("counts", status.get("states", status))
     return {str(k): int(v) for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
-
-
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """``flask --app wsgi journal deliver --forever`` in its own process group."""
-    return spawn([str(BIN / "flask"), "--app", "wsgi", "journal", "deliver", "--forever"], log_path, env)
-
-
-@contextmanager
-def processes() -> Iterator[list[subprocess.Popen]]:
-    """A list to register started process groups in; every one is stopped on the way out."""
-    started: list[subprocess.Popen] = []
-    try:
-        yield started
-    finally:
-        for process in reversed(started):
-            stop_group(process)
-
-
-# --- PostgreSQL ----------------------------------------------------------------------------------------
-
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@contextmanager
-def fresh_postgres_database(server_url: str | None = None) -> Iterator[str]:
-    """A new, empty database on the server at TEST_DATABASE_URL (or the local default), dropped afterwards."""
-    import uuid
-
-    import psycopg
-
-    server_url = server_url or os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = server_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- reading pages -------------------------------------------------------------------------------------

@@ -45,19 +45,14 @@ class Cluster:
 
     def kill_app(self, index: int) -> None:
         """SIGKILL the gunicorn master and all its workers at once (a crash), then start it again."""
-        process = self.apps[index]
-        assert process is not None
-        common.kill_group(process)
+        _kill(self.apps[index], pause=0.5)
         self.app_kills += 1
-        time.sleep(0.5)
         self.start_app(index)
 
     def kill_worker(self, index: int) -> None:
-        process = self.workers[index]
-        assert process is not None
-        common.kill_group(process)
+        """SIGKILL a journal worker (mid-delivery, as likely as not), then start it again."""
+        _kill(self.workers[index], pause=0.2)
         self.worker_kills += 1
-        time.sleep(0.2)
         self.start_worker(index)
 
     def restart_dead(self) -> None:
@@ -77,3 +72,10 @@ class Cluster:
         for process in [*self.workers, *self.apps]:
             if process is not None:
                 common.stop_group(process)
+
+
+def _kill(process: subprocess.Popen | None, pause: float) -> None:
+    """SIGKILL ``process``'s whole group, then wait ``pause`` seconds before it is started again."""
+    assert process is not None
+    common.kill_group(process)
+    time.sleep(pause)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,19 +32,12 @@ from app.identity import Recipient  # noqa: E402
 from app.journal.delivery import Delivery  # noqa: E402
 from app.journal.models import Scope, Source, UnsubscribeRequest  # noqa: E402
 from app.journal.store import open_journal  # noqa: E402
+from testkit.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, start_emulator  # noqa: E402
 
 PARENT_MID, CHILD_MID = 510009000, 510009001
 SUBSCRIBERS_PER_UNIT = 100
 BASE_LIST_ID = {PARENT_MID: 40000, CHILD_MID: 50000}
 JOB_ID = {PARENT_MID: 48000, CHILD_MID: 58000}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def emulator_data(lists_per_unit: int) -> dict[str, Any]:
@@ -145,32 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     per_unit = -(-(args.entries + args.sample) // (2 * SUBSCRIBERS_PER_UNIT)) + 1
     data_file = work / "emulator.json"
     data_file.write_text(json.dumps(emulator_data(per_unit)), encoding="utf-8")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", str(port), "--data", str(data_file)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    emulator = start_emulator(log_path=work / "emulator.log", data_file=data_file)
     try:
-        _wait_for(base_url)
-        requests.post(f"{base_url}/_emulator/faults", json={"latency_ms": args.latency_ms}, timeout=5)
-        return _run(args, work, base_url)
+        emulator.faults(latency_ms=args.latency_ms)
+        return _run(args, work, emulator.base_url)
     finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
-
-
-def _wait_for(base_url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base_url}/_emulator/state", timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit("the emulator did not start")
+        emulator.stop()
 
 
 def _run(args: argparse.Namespace, work: Path, base_url: str) -> int:
@@ -178,8 +150,8 @@ def _run(args: argparse.Namespace, work: Path, base_url: str) -> int:
     app = create_app(
         {
             "SFMC_AUTH_URL": base_url,
-            "SFMC_CLIENT_ID": "demo-client-id",
-            "SFMC_CLIENT_SECRET": "demo-client-secret",
+            "SFMC_CLIENT_ID": EMULATOR_CLIENT_ID,
+            "SFMC_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
             "SFMC_TIMEOUT": "10",
             "LINK_SIGNING_KEYS": "bench-signing-key-0123456789abcdef",
             "DATABASE_URL": database_url,

@@ -11,116 +11,37 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from testkit.emulator import EMULATOR_CLIENT_ID as EMULATOR_CLIENT_ID
+from testkit.emulator import EMULATOR_CLIENT_SECRET as EMULATOR_CLIENT_SECRET
+from testkit.emulator import Emulator
+from testkit.emulator import start_emulator as start_emulator
+from testkit.postgres import fresh_database
+from testkit.processes import ROOT as ROOT
+from testkit.processes import free_port as free_port
+from testkit.processes import stop_process as stop_process
+from testkit.processes import wait_for_http as wait_for_http
+
 SHARED_DIR = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-EMULATOR_CLIENT_ID = "demo-client-id"
-EMULATOR_CLIENT_SECRET = "demo-client-secret"
 TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef"
 
-
-def free_port() -> int:
-    """A TCP port that is free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, timeout: float = 15.0, process: subprocess.Popen | None = None) -> None:
-    """Poll ``url`` until it answers with any HTTP status, or fail with the process's output."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"process exited with {process.returncode}: {output}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
-
-
-@dataclass
-class EmulatorServer:
-    """A running emulator: its base URL and helpers for its inspection API."""
-
-    base_url: str
-    process: subprocess.Popen
-
-    @property
-    def auth_url(self) -> str:
-        return self.base_url
-
-    @property
-    def soap_url(self) -> str:
-        return f"{self.base_url}/Service.asmx"
-
-    def state(self) -> dict[str, Any]:
-        response = requests.get(f"{self.base_url}/_emulator/state", timeout=5)
-        response.raise_for_status()
-        return response.json()
-
-    def events(self) -> list[dict[str, Any]]:
-        return self.state()["events"]
-
-    def reset(self) -> None:
-        requests.post(f"{self.base_url}/_emulator/reset", timeout=5).raise_for_status()
-
-    def faults(self, **settings: Any) -> None:
-        """Replace the fault configuration (see emulator/README or docs/emulator.md)."""
-        requests.post(f"{self.base_url}/_emulator/faults", json=settings, timeout=5).raise_for_status()
-
-
-def start_emulator(*extra_args: str) -> EmulatorServer:
-    """Start ``python -m emulator`` on a free loopback port and wait until it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port), *extra_args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{base_url}/_emulator/state", process=process)
-    return EmulatorServer(base_url=base_url, process=process)
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    """Terminate a child process and reap it, killing it if it does not stop in time."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    if process.stdout:
-        process.stdout.close()
+#: The tests' name of ``testkit.emulator.Emulator`` (a running emulator and its inspection API).
+EmulatorServer = Emulator
 
 
 @pytest.fixture(scope="session")
-def emulator_server() -> Iterator[EmulatorServer]:
-    """One emulator process for the whole session."""
-    server = start_emulator()
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
+    """One emulator process for the whole session (its output in the session's temporary folder)."""
+    server = start_emulator(log_path=tmp_path_factory.mktemp("emulator") / "emulator.log")
     yield server
-    stop_process(server.process)
+    server.stop()
 
 
 @pytest.fixture
@@ -163,19 +84,15 @@ def postgres_server_url() -> str:
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty database on the test server for one test, dropped afterwards."""
-    import psycopg
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = postgres_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(postgres_server_url, prefix="t_") as url:
+        yield url
 
 
-def base_test_config(emulator: EmulatorServer, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """Settings for an app that talks to ``emulator`` and journals into a SQLite file in ``tmp_path``."""
+def base_test_config(
+    emulator: EmulatorServer, tmp_path: Path | None, *, database_url: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Settings for an app that talks to ``emulator`` and journals into ``database_url``, by default a
+    SQLite file in ``tmp_path``: the one place the tests' app settings are written down."""
     config: dict[str, Any] = {
         "TESTING": True,
         "SFMC_AUTH_URL": emulator.auth_url,
@@ -183,7 +100,7 @@ def base_test_config(emulator: EmulatorServer, tmp_path: Path, **overrides: Any)
         "SFMC_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
         "SFMC_TIMEOUT": "2",
         "LINK_SIGNING_KEYS": TEST_SIGNING_KEY,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'journal.sqlite3'}",
+        "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'journal.sqlite3'}",
         "PUBLIC_BASE_URL": "http://localhost",
     }
     config.update(overrides)

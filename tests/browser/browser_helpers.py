@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +13,8 @@ from typing import Any
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from werkzeug.serving import make_server
+
+from tests import live_http
 
 HERE = Path(__file__).resolve().parent
 AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
@@ -63,15 +63,8 @@ def chromium() -> Iterator[webdriver.Chrome]:
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
     """Serve ``app`` with werkzeug's threaded server on a free loopback port; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with live_http.live_server(app) as server:
+        yield server.base_url
 
 
 def set_viewport(driver: webdriver.Chrome, width: int, height: int = 900) -> None:

@@ -8,8 +8,6 @@ so the page would say "could not find that subscription" while the person stays 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,8 @@ from flow_helpers import ALL_SUBSCRIBERS, BRAND_NEWSLETTER, CHILD_MID, NEWSLETTE
 from app.journal import get_delivery
 from app.journal.models import State
 from scripts.demo import demo_environment
-from tests.conftest import ROOT, stop_process
+from testkit.cli import flask_cli
+from tests.conftest import stop_process
 from tests.ops.ops_helpers import app_environment, form_fields, start_gunicorn
 
 CHILD_ALL_SUBSCRIBERS = "2000"
@@ -118,14 +117,7 @@ def test_the_issues_steps_over_real_http_gunicorn_and_the_mint_link_cli(
     try:
         link_of_the_issue = ["--subscriber-key", "child-003", "--job-id", "28001", "--list-id", "27914"]
         link_of_the_issue += ["--batch-id", "0", "--mid", CHILD_MID, "--base-url", server.base_url]
-        minted = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "mint-link", *link_of_the_issue],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        minted = flask_cli(env, "mint-link", *link_of_the_issue)
         assert minted.returncode == 0, minted.stderr
         url = minted.stdout.strip().splitlines()[-1]
         action, fields = form_fields(requests.get(url, timeout=10).text)
@@ -153,28 +145,14 @@ def test_a_malformed_list_per_unit_stops_start_up_with_one_line(
     emulator: Any, tmp_path: Path, value: str, problem: str
 ) -> None:
     env = app_environment(emulator, tmp_path, SFMC_ALL_SUBSCRIBERS_LISTS=value)
-    checked = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "check-config"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    checked = flask_cli(env, "check-config")
     assert checked.returncode == 2
     assert f"SFMC_ALL_SUBSCRIBERS_LISTS is invalid: {problem}" in checked.stderr + checked.stdout
 
 
 def test_check_config_shows_the_list_of_each_unit(emulator: Any, tmp_path: Path) -> None:
     env = app_environment(emulator, tmp_path, SFMC_ALL_SUBSCRIBERS_LISTS=" 510001001:2000 , 510001000:1000")
-    checked = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "check-config", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    checked = flask_cli(env, "check-config", "--json")
     assert checked.returncode == 0, checked.stderr
     shown = json.loads(checked.stdout)
     assert shown["SFMC_ALL_SUBSCRIBERS_LISTS"] == "510001001:2000,510001000:1000"

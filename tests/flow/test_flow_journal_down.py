@@ -21,6 +21,7 @@ import requests
 
 from app.identity import Recipient
 from app.links import LinkClaims, mint
+from testkit.cli import flask_cli
 from tests.conftest import IN_CI, ROOT, TEST_SIGNING_KEY, free_port
 from tests.ops.ops_helpers import app_environment, start_gunicorn, stop_process
 
@@ -66,14 +67,7 @@ def test_an_unreachable_postgresql_at_start_up_keeps_the_pages_that_need_no_data
         stop_process(server.process)
     assert "Traceback" not in server.output.read_text()
 
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "journal", "status"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = flask_cli(env, "journal", "status")
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1 and "journal" in lines[0].lower(), lines

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,8 @@ import regex
 from flask.testing import FlaskClient
 from flow_helpers import NEWSLETTER, link
 
-from tests.conftest import ROOT, base_test_config
+from testkit.cli import flask_cli
+from tests.conftest import base_test_config
 
 PREFIX = "Profile Center: Other: "
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 7 code points, 11 UTF-16 units
@@ -43,14 +42,7 @@ def export_rows(emulator: Any, tmp_path: Path) -> list[dict[str, Any]]:
     config.pop("TESTING")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SFMC_", "DATABASE_"))}
     env.update({key: str(value) for key, value in config.items()})
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "journal", "export", "--format", "jsonl"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = flask_cli(env, "journal", "export", "--format", "jsonl")
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 

@@ -5,7 +5,7 @@ The app runs with a real emulator (over loopback, with generated subscribers) an
 and an ERROR record from an ``app.*`` logger fails it too: delivery catches and logs what it cannot handle
 (so a page never breaks), which would otherwise hide a bug behind a 200. GET, HEAD and OPTIONS are checked
 against the journal as well as Marketing Cloud's events: a safe method that journals a row changes state.
-Hypothesis drives the random seeds of the generators in ``bench/fuzz.py`` (shared with ``python -m
+Hypothesis drives the random seeds of the generators in ``bench/fuzz/`` (shared with ``python -m
 bench.fuzz``), plus correctly signed links whose claims are arbitrary JSON.
 """
 
@@ -42,7 +42,7 @@ CLAIM_NAMES = st.sampled_from(["v", "sk", "skb", "sid", "em", "j", "l", "b", "m"
 
 @pytest.fixture(scope="module")
 def app_errors() -> Iterator[fuzz.ErrorLogCounter]:
-    """ERROR records of ``app.*`` loggers while the module runs (bench/fuzz.py counts the same ones)."""
+    """ERROR records of ``app.*`` loggers while the module runs (bench/fuzz/app.py counts the same ones)."""
     errors = fuzz.ErrorLogCounter()
     logging.getLogger().addHandler(errors)
     yield errors

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any
 
 from app.identity import FIELDS, Recipient
 from app.journal.models import UnsubscribeRequest
+from testkit.cli import FLASK, flask_cli
+from tests.conftest import base_test_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,19 +47,7 @@ FAST = {
 
 def app_config(emulator: Any, database_url: str, **overrides: Any) -> dict[str, Any]:
     """Settings of an app (or worker) on ``emulator`` and ``database_url``, with the fast knobs above."""
-    config: dict[str, Any] = {
-        "TESTING": True,
-        "SFMC_AUTH_URL": emulator.auth_url,
-        "SFMC_CLIENT_ID": "demo-client-id",
-        "SFMC_CLIENT_SECRET": "demo-client-secret",
-        "SFMC_TIMEOUT": "2",
-        "LINK_SIGNING_KEYS": "test-signing-key-0123456789abcdef",
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": "http://localhost",
-        **FAST,
-    }
-    config.update(overrides)
-    return config
+    return base_test_config(emulator, None, database_url=database_url, **{**FAST, **overrides})
 
 
 def request_for(subscriber_key: str, context: dict[str, str], **fields: Any) -> UnsubscribeRequest:
@@ -82,7 +71,7 @@ def worker_env(emulator: Any, database_url: str, **overrides: Any) -> dict[str, 
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
     """`flask --app wsgi journal <args>` as a real process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "journal", *args],
+        [*FLASK, "journal", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -93,14 +82,7 @@ def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """`flask --app wsgi journal <args>` to completion, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "journal", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return flask_cli(env, "journal", *args, timeout=timeout)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

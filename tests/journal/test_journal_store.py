@@ -440,7 +440,8 @@ def test_workers_opening_a_new_sqlite_journal_together_all_start(tmp_path: Path)
 
 def test_many_writing_threads_leave_a_few_connections_open(journal: Journal) -> None:
     """Connections are lent per transaction: 24 threads writing together leave at most the pool's few
-    idle connections behind (SQLite: ~340 KiB each; PostgreSQL: a server process each); nothing is lost."""
+    idle connections behind (a SQLite one's memory: docs/benchmarks.md; PostgreSQL: a server process
+    each); nothing is lost."""
     barrier = threading.Barrier(24)
 
     def write(thread: int) -> None:

@@ -12,7 +12,6 @@ import hmac
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +26,7 @@ from test_link_tokens import KEY, sign
 
 from app.identity import Recipient
 from app.links import LinkClaims, TokenError, TokenInvalid, mint, verify
+from testkit.cli import flask_cli
 from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
 from tests.live_http import live_server
 
@@ -156,14 +156,7 @@ def _mint_link(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
             "LOG_LEVEL": "WARNING",  # the journal's first-run "schema migrated" line would join stdout
         }
     )
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "mint-link", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return flask_cli(env, "mint-link", *args)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import jwt
 import pytest
 import requests
 
+from testkit import gunicorn as testkit_gunicorn
 from tests import conftest as shared
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,45 +90,13 @@ class Gunicorn:
 def start_gunicorn(
     env: dict[str, str], tmp_path: Path, *, args: tuple[str, ...] = (), cwd: Path = ROOT, workers: int = 1
 ) -> Gunicorn:
-    """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free loopback port; waits until /healthz answers."""
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free loopback port; waits until /healthz answers 200."""
     port = free_port()
-    env = {
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": "2",
-        **env,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-    }
+    env = {"WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": "2", **env}
     output = tmp_path / f"gunicorn-{port}.log"
-    handle = output.open("w")
-    process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--config", "gunicorn.conf.py", *args, "wsgi:app"],
-        cwd=cwd,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
-    handle.close()
+    process = testkit_gunicorn.start_gunicorn(env, output, port, args=args, cwd=cwd, timeout=20)
     base_url = f"http://127.0.0.1:{port}{env.get('SCRIPT_NAME', '')}"
-    try:
-        _wait_healthy(f"{base_url}/healthz", process, output)
-    except Exception:
-        stop_process(process)
-        raise
     return Gunicorn(process=process, base_url=base_url, output=output)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, output: Path, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{output.read_text()}")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer {url} within {timeout} s:\n{output.read_text()}")
 
 
 def nginx_binary() -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+from testkit.cli import flask_cli
 from tests.conftest import (
     EMULATOR_CLIENT_ID,
     EMULATOR_CLIENT_SECRET,
-    ROOT,
     TEST_SIGNING_KEY,
     EmulatorServer,
     free_port,
@@ -26,14 +25,7 @@ def run_flask(tmp_path: Path, auth_url: str, *args: str) -> subprocess.Completed
         "LINK_SIGNING_KEYS": TEST_SIGNING_KEY,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'journal.sqlite3'}",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "sfmc", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return flask_cli(env, "sfmc", *args)
 
 
 def test_ping(emulator: EmulatorServer, tmp_path: Path) -> None:
