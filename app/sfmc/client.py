@@ -73,27 +73,23 @@ class SfmcClient:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, observer: SfmcObserver | None = None) -> SfmcClient:
-        """A client from the app's settings (``SFMC_*`` keys of ``config.load_config``); no network yet."""
-        required = ("SFMC_AUTH_URL", "SFMC_CLIENT_ID", "SFMC_CLIENT_SECRET")
+        """A client from the app's parsed settings (``config.load_config``: numbers are numbers already, and
+        every default lives in its ``SETTINGS`` table, so none is repeated here); no network yet."""
+        required = ("SFMC_AUTH_URL", "SFMC_CLIENT_ID", "SFMC_CLIENT_SECRET", "SFMC_TIMEOUT")
         missing = [name for name in required if not config.get(name)]
         if missing:
             raise SfmcConfigError(f"missing setting(s): {', '.join(missing)}")
-        try:
-            timeout = float(config.get("SFMC_TIMEOUT") or 5.0)
-            account_id = config.get("SFMC_ACCOUNT_ID")
-            account_id = int(account_id) if account_id not in (None, "") else None
-        except (TypeError, ValueError) as exc:
-            raise SfmcConfigError("SFMC_TIMEOUT and SFMC_ACCOUNT_ID must be numbers") from exc
-        transport = Transport(timeout=timeout)
+        transport = Transport(timeout=config["SFMC_TIMEOUT"])
         tokens = TokenProvider(
             auth_url=str(config["SFMC_AUTH_URL"]),
             client_id=str(config["SFMC_CLIENT_ID"]),
             client_secret=str(config["SFMC_CLIENT_SECRET"]),
-            account_id=account_id,
+            account_id=config.get("SFMC_ACCOUNT_ID"),
             transport=transport,
         )
-        soap_url = config.get("SFMC_SOAP_URL") or None
-        return cls(tokens=tokens, transport=transport, soap_url=soap_url, observer=observer)
+        return cls(
+            tokens=tokens, transport=transport, soap_url=config.get("SFMC_SOAP_URL"), observer=observer
+        )
 
     @property
     def token_refreshes(self) -> int:
