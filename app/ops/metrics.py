@@ -84,10 +84,12 @@ class SfmcMetricsObserver:
         self.last_auth_ok: float | None = None  # time.monotonic() of the last token or successful call
 
     def on_token_refresh(self) -> None:
+        """Count it, and note that Marketing Cloud accepted our credentials now (``/readyz``)."""
         SFMC_TOKEN_REFRESHES.inc()
         self.last_auth_ok = time.monotonic()
 
     def on_call(self, outcome: str, seconds: float) -> None:
+        """Count the call by outcome with its duration; a successful one also proves the credentials."""
         SFMC_CALLS.labels(outcome=outcome).inc()
         SFMC_LATENCY.observe(seconds)
         if outcome == "ok":
@@ -110,6 +112,7 @@ class JournalCollector:
         self.journal = journal
 
     def collect(self) -> Iterator[Metric]:
+        """The gauges as the journal stands now (a scrape never fails: ``journal_up`` 0 when unreachable)."""
         up = GaugeMetricFamily(f"{PREFIX}_journal_up", "1 when the journal answered this scrape")
         try:
             counts = self.journal.counts_by_state()

@@ -15,14 +15,7 @@ from typing import Any
 
 from . import envelope as envelopes
 from .auth import AccessToken, SfmcObserver, TokenProvider
-from .errors import (
-    SfmcAuthError,
-    SfmcConfigError,
-    SfmcError,
-    SfmcProtocolError,
-    SfmcRequestError,
-    SfmcTransientError,
-)
+from .errors import SfmcAuthError, SfmcConfigError, SfmcError, SfmcProtocolError, SfmcRequestError
 from .models import ExecuteResult, LogUnsubEvent, OutcomeKind, SoapFault, UnsubOutcome
 from .response import fault_error, is_token_fault, parse_response
 from .schema import check_envelope
@@ -51,6 +44,7 @@ class PingResult:
 
     @property
     def ok(self) -> bool:
+        """Both steps worked and nothing was odd: what ``flask sfmc ping``'s exit status says."""
         return self.token_ok and self.soap_reached and self.problem is None
 
 
@@ -113,7 +107,7 @@ class SfmcClient:
         try:
             result = self._execute_sendable(requests, timeout=timeout)
         except SfmcError as exc:
-            self._observe(_error_outcome(exc), time.monotonic() - started)
+            self._observe(exc.outcome, time.monotonic() - started)
             raise
         seconds = time.monotonic() - started
         self._observe("ok", seconds)
@@ -240,19 +234,6 @@ class SfmcClient:
                 self.observer.on_call(outcome, seconds)
             except Exception:
                 logger.exception("sfmc observer failed in on_call")
-
-
-def _error_outcome(exc: SfmcError) -> str:
-    """The ``on_call`` outcome label of a failed call."""
-    if isinstance(exc, SfmcTransientError):
-        return "transient"
-    if isinstance(exc, SfmcAuthError):
-        return "auth"
-    if isinstance(exc, SfmcRequestError):
-        return "request"
-    if isinstance(exc, SfmcConfigError):
-        return "config"
-    return "protocol"
 
 
 def _tally(result: ExecuteResult) -> str:

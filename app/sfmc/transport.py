@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import logging
 import socket
 import threading
 import time
@@ -34,8 +33,6 @@ from urllib3.util.retry import Retry
 
 from .errors import SfmcProtocolError, SfmcTransientError
 from .response import MAX_RESPONSE_BYTES
-
-logger = logging.getLogger(__name__)
 
 #: Connections kept per host: one per worker thread is enough (gunicorn gthread, the delivery worker).
 POOL_SIZE = 16
@@ -142,7 +139,7 @@ class Transport:
                 seconds=time.monotonic() - started,
             )
         except requests.RequestException as exc:
-            raise _transient_error(exc, _host(url), seconds, deadline) from exc
+            raise _transient_error(exc, urlsplit(url).netloc or url, seconds, deadline) from exc
         finally:
             _current.deadline = None
 
@@ -183,18 +180,23 @@ def _transient_error(
     if isinstance(exc, requests.ReadTimeout):
         return SfmcTransientError(f"no answer from {host} within {seconds:g} s", maybe_sent=True)
     if isinstance(exc, requests.ConnectionError):
-        if _failed_before_sending(exc):
+        # Did urllib3 give up while connecting (refused, DNS, connect timeout, TLS handshake, proxy)?
+        reason = exc.args[0] if exc.args else None
+        reason = reason.reason if isinstance(reason, MaxRetryError) else reason
+        if isinstance(reason, NewConnectionError | ConnectTimeoutError) or isinstance(
+            exc, requests.exceptions.SSLError | requests.exceptions.ProxyError
+        ):
             return SfmcTransientError(f"cannot connect to {host}", maybe_sent=False)
         return SfmcTransientError(f"connection to {host} lost before an answer", maybe_sent=True)
     return SfmcTransientError(f"HTTP error talking to {host}: {exc}", maybe_sent=True)
 
 
+@dataclass
 class _Deadline:
     """When the running call must have its whole answer (``time.monotonic``), and whether a read hit it."""
 
-    def __init__(self, at: float) -> None:
-        self.at = at
-        self.passed = False
+    at: float
+    passed: bool = False
 
 
 _current = threading.local()  # the deadline of the call running in this thread, for _DeadlineResponse
@@ -217,9 +219,11 @@ class _DeadlineReader(io.RawIOBase):
         self._read_timeout = sock.gettimeout()
 
     def readable(self) -> bool:
+        """Yes: ``io.BufferedReader`` asks before it reads through this."""
         return True
 
     def readinto(self, buffer: Any) -> int | None:
+        """One socket read into ``buffer``, given up (``TimeoutError``) when the deadline passes first."""
         left = self._deadline.at - time.monotonic()
         capped = self._read_timeout is None or left < self._read_timeout
         if left <= 0:
@@ -234,6 +238,7 @@ class _DeadlineReader(io.RawIOBase):
             raise
 
     def close(self) -> None:
+        """Close http.client's reader too: that lets a socket told to close really close."""
         self._raw.close()
         super().close()
 
@@ -279,26 +284,13 @@ class _DeadlineAdapter(HTTPAdapter):
     """``HTTPAdapter`` whose pools (direct and through an HTTP proxy) make deadline-aware connections."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The direct pools: our pool classes, so every connection reads under the call's deadline."""
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """The pools behind an HTTP(S) proxy: the same, since a proxy can drip an answer as well."""
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if not proxy.lower().startswith("socks"):  # SOCKS pools are urllib3's own classes: left as they are
             manager.pool_classes_by_scheme = _DEADLINE_POOLS
         return manager
-
-
-def _failed_before_sending(exc: requests.ConnectionError) -> bool:
-    """True when urllib3 gave up while connecting (refused, DNS, connect timeout, TLS handshake)."""
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError) or isinstance(
-        exc, requests.exceptions.SSLError | requests.exceptions.ProxyError
-    )
-
-
-def _host(url: str) -> str:
-    """The host of ``url`` for messages (no path, no query: nothing secret)."""
-    return urlsplit(url).netloc or url
