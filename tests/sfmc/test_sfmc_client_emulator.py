@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 import requests
 from lxml import etree
+from sfmc_helpers import Observer, client_config
 from wsdl_schema import load_wsdl_schema, validate_body
 
 from app.sfmc import (
@@ -33,17 +34,6 @@ DEFAULT_REASON = "Unsubscribed via Log Unsub Event Execute call"
 CHILD_MID = "510001001"
 
 
-def client_config(emulator: EmulatorServer, **overrides: Any) -> dict[str, Any]:
-    config = {
-        "SFMC_AUTH_URL": emulator.auth_url,
-        "SFMC_CLIENT_ID": EMULATOR_CLIENT_ID,
-        "SFMC_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
-        "SFMC_TIMEOUT": 2.0,
-    }
-    config.update(overrides)
-    return config
-
-
 class RecordingTransport(Transport):
     """The real transport, keeping a copy of every envelope it sends (to hold them to the WSDL)."""
 
@@ -54,23 +44,6 @@ class RecordingTransport(Transport):
     def post_soap(self, url: str, envelope: bytes, *, timeout: float | None = None) -> HttpReply:
         self.sent.append(envelope)
         return super().post_soap(url, envelope, timeout=timeout)
-
-
-class Observer:
-    """Records what the client reports; asserts nothing itself (the client swallows an observer's
-    exceptions, so a check in here could never fail a test): the tests check ``calls`` and ``seconds``."""
-
-    def __init__(self) -> None:
-        self.refreshes = 0
-        self.calls: list[str] = []
-        self.seconds: list[float] = []
-
-    def on_token_refresh(self) -> None:
-        self.refreshes += 1
-
-    def on_call(self, outcome: str, seconds: float) -> None:
-        self.calls.append(outcome)
-        self.seconds.append(seconds)
 
 
 @pytest.fixture

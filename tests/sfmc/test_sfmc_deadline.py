@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sfmc_helpers import client_config
 
 from app.sfmc import LogUnsubEvent, SfmcClient, SfmcTransientError
 from tests.conftest import EmulatorServer
-from tests.sfmc.test_sfmc_client_emulator import client_config
 
 
 class _Drip(http.server.BaseHTTPRequestHandler):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sfmc_helpers import Observer, client_config
 
 from app import create_app, sfmc
 from app.sfmc import LogUnsubEvent, SfmcClient, SfmcConfigError, SfmcTransientError, get_client
 from tests.conftest import EmulatorServer, base_test_config, close_app
-from tests.sfmc.test_sfmc_client_emulator import Observer, client_config
 
 
 def test_the_apps_client_waits_for_the_parsed_sfmc_timeout(emulator: EmulatorServer, tmp_path: Path) -> None:
