@@ -69,9 +69,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from . import journal, links, ops, sfmc, unsubscribe
+    from .ops.metrics import sfmc_observer
 
     ops.init_app(app)
-    sfmc.init_app(app)
+    sfmc.init_app(app, observer=sfmc_observer(app))
     journal.init_app(app)
     links.init_app(app)
     unsubscribe.init_app(app)

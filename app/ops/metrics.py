@@ -2,7 +2,8 @@
 
 - requests by route (the endpoint name, never the raw path: it may carry a token) and status, and a latency
   histogram by route;
-- Marketing Cloud calls by outcome and their latency, and token refreshes (the client's observer hook);
+- Marketing Cloud calls by outcome and their latency, and token refreshes (``SfmcMetricsObserver``, handed
+  to the client by ``create_app``);
 - journal entries by state, the age of the oldest pending entry and possible duplicates, read from the
   journal when scraped (so every process reports the same shared truth, and nothing goes stale).
 
@@ -70,6 +71,8 @@ SFMC_TOKEN_REFRESHES = Counter(
     "OAuth tokens obtained from Marketing Cloud",
     registry=None,
 )
+#: Where the app keeps its SfmcMetricsObserver (read only through ``sfmc_observer``).
+OBSERVER_KEY = "ops_sfmc_observer"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"})
 PROCESS_METRICS = (HTTP_REQUESTS, HTTP_LATENCY, SFMC_CALLS, SFMC_LATENCY, SFMC_TOKEN_REFRESHES)
 
@@ -81,10 +84,12 @@ class SfmcMetricsObserver:
         self.last_auth_ok: float | None = None  # time.monotonic() of the last token or successful call
 
     def on_token_refresh(self) -> None:
+        """Count it, and note that Marketing Cloud accepted our credentials now (``/readyz``)."""
         SFMC_TOKEN_REFRESHES.inc()
         self.last_auth_ok = time.monotonic()
 
     def on_call(self, outcome: str, seconds: float) -> None:
+        """Count the call by outcome with its duration; a successful one also proves the credentials."""
         SFMC_CALLS.labels(outcome=outcome).inc()
         SFMC_LATENCY.observe(seconds)
         if outcome == "ok":
@@ -92,13 +97,11 @@ class SfmcMetricsObserver:
 
 
 def sfmc_observer(app: Flask) -> SfmcMetricsObserver:
-    """The app's observer, attached to its Marketing Cloud client if that has none yet."""
-    observer = app.extensions.get("ops_sfmc_observer")
+    """The app's one observer of Marketing Cloud calls: ``create_app`` hands it to the client when the client
+    is made (so a worker that serves no request counts its calls too), and ``/readyz`` reads it."""
+    observer = app.extensions.get(OBSERVER_KEY)
     if observer is None:
-        observer = app.extensions.setdefault("ops_sfmc_observer", SfmcMetricsObserver())
-    client = app.extensions.get("sfmc_client")
-    if client is not None and getattr(client, "observer", None) is None:
-        client.observer = observer
+        observer = app.extensions.setdefault(OBSERVER_KEY, SfmcMetricsObserver())
     return observer
 
 
@@ -109,6 +112,7 @@ class JournalCollector:
         self.journal = journal
 
     def collect(self) -> Iterator[Metric]:
+        """The gauges as the journal stands now (a scrape never fails: ``journal_up`` 0 when unreachable)."""
         up = GaugeMetricFamily(f"{PREFIX}_journal_up", "1 when the journal answered this scrape")
         try:
             counts = self.journal.counts_by_state()
@@ -183,13 +187,7 @@ def metrics() -> Response:
 def init_app(app: Flask) -> None:
     """Register ``/metrics`` and count every request by route and status."""
     app.register_blueprint(bp)
-    # Created before the Marketing Cloud client so that it is handed over at construction: the
-    # worker process (`flask journal deliver`) serves no request and would otherwise count nothing.
-    app.extensions.setdefault("ops_sfmc_observer", SfmcMetricsObserver())
-
-    @app.before_request
-    def _attach_sfmc_observer() -> None:
-        sfmc_observer(app)
+    sfmc_observer(app)
 
     # The labelled children, looked up once per (route, method, status) rather than on every request.
     counters: dict[tuple[str, str, int], Any] = {}

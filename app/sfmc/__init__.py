@@ -49,18 +49,23 @@ __all__ = [
 EXTENSION_KEY = "sfmc_client"
 
 
-def init_app(app: Any) -> None:
-    """Create the app's one client (no network until its first call) and register ``flask sfmc``."""
+def init_app(app: Any, *, observer: SfmcObserver | None = None) -> None:
+    """Create the app's one client (no network until its first call) and register ``flask sfmc``.
+
+    ``observer`` (the metrics, from ``create_app``) is given to the client as it is made: the client knows
+    nothing of who watches it, and a process that serves no request (the delivery worker) is observed too.
+    """
     from .cli import sfmc_cli
 
-    # ops registers its metrics observer first (create_app's order); without ops there is none.
-    observer = app.extensions.get("ops_sfmc_observer")
     app.extensions[EXTENSION_KEY] = SfmcClient.from_config(app.config, observer=observer)
     app.cli.add_command(sfmc_cli)
 
 
 def get_client(app: Any = None) -> SfmcClient:
-    """The client of ``app`` (default: the current Flask app), created on first use if missing."""
+    """The client of ``app`` (default: the current Flask app), so that every caller shares one token.
+
+    Made on first use (without an observer) in an app whose ``init_app`` was not called.
+    """
     if app is None:
         from flask import current_app
 

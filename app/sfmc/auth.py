@@ -30,9 +30,11 @@ class SfmcObserver(Protocol):
     Methods must be quick and must not raise (an exception is logged and swallowed).
     """
 
-    def on_token_refresh(self) -> None: ...
+    def on_token_refresh(self) -> None:
+        """A token was obtained (a health check can tell the credentials still work)."""
 
-    def on_call(self, outcome: str, seconds: float) -> None: ...
+    def on_call(self, outcome: str, seconds: float) -> None:
+        """One ``log_unsub_events`` call ended; ``outcome`` is the ``outcome`` of its error or ``ok``."""
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,7 @@ from typing import Any
 
 from . import envelope as envelopes
 from .auth import AccessToken, SfmcObserver, TokenProvider
-from .errors import (
-    SfmcAuthError,
-    SfmcConfigError,
-    SfmcError,
-    SfmcProtocolError,
-    SfmcRequestError,
-    SfmcTransientError,
-)
+from .errors import SfmcAuthError, SfmcConfigError, SfmcError, SfmcProtocolError, SfmcRequestError
 from .models import ExecuteResult, LogUnsubEvent, OutcomeKind, SoapFault, UnsubOutcome
 from .response import fault_error, is_token_fault, parse_response
 from .schema import check_envelope
@@ -51,6 +44,7 @@ class PingResult:
 
     @property
     def ok(self) -> bool:
+        """Both steps worked and nothing was odd: what ``flask sfmc ping``'s exit status says."""
         return self.token_ok and self.soap_reached and self.problem is None
 
 
@@ -73,27 +67,23 @@ class SfmcClient:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, observer: SfmcObserver | None = None) -> SfmcClient:
-        """A client from the app's settings (``SFMC_*`` keys of ``config.load_config``); no network yet."""
-        required = ("SFMC_AUTH_URL", "SFMC_CLIENT_ID", "SFMC_CLIENT_SECRET")
+        """A client from the app's parsed settings (``config.load_config``: numbers are numbers already, and
+        every default lives in its ``SETTINGS`` table, so none is repeated here); no network yet."""
+        required = ("SFMC_AUTH_URL", "SFMC_CLIENT_ID", "SFMC_CLIENT_SECRET", "SFMC_TIMEOUT")
         missing = [name for name in required if not config.get(name)]
         if missing:
             raise SfmcConfigError(f"missing setting(s): {', '.join(missing)}")
-        try:
-            timeout = float(config.get("SFMC_TIMEOUT") or 5.0)
-            account_id = config.get("SFMC_ACCOUNT_ID")
-            account_id = int(account_id) if account_id not in (None, "") else None
-        except (TypeError, ValueError) as exc:
-            raise SfmcConfigError("SFMC_TIMEOUT and SFMC_ACCOUNT_ID must be numbers") from exc
-        transport = Transport(timeout=timeout)
+        transport = Transport(timeout=config["SFMC_TIMEOUT"])
         tokens = TokenProvider(
             auth_url=str(config["SFMC_AUTH_URL"]),
             client_id=str(config["SFMC_CLIENT_ID"]),
             client_secret=str(config["SFMC_CLIENT_SECRET"]),
-            account_id=account_id,
+            account_id=config.get("SFMC_ACCOUNT_ID"),
             transport=transport,
         )
-        soap_url = config.get("SFMC_SOAP_URL") or None
-        return cls(tokens=tokens, transport=transport, soap_url=soap_url, observer=observer)
+        return cls(
+            tokens=tokens, transport=transport, soap_url=config.get("SFMC_SOAP_URL"), observer=observer
+        )
 
     @property
     def token_refreshes(self) -> int:
@@ -117,7 +107,7 @@ class SfmcClient:
         try:
             result = self._execute_sendable(requests, timeout=timeout)
         except SfmcError as exc:
-            self._observe(_error_outcome(exc), time.monotonic() - started)
+            self._observe(exc.outcome, time.monotonic() - started)
             raise
         seconds = time.monotonic() - started
         self._observe("ok", seconds)
@@ -244,19 +234,6 @@ class SfmcClient:
                 self.observer.on_call(outcome, seconds)
             except Exception:
                 logger.exception("sfmc observer failed in on_call")
-
-
-def _error_outcome(exc: SfmcError) -> str:
-    """The ``on_call`` outcome label of a failed call."""
-    if isinstance(exc, SfmcTransientError):
-        return "transient"
-    if isinstance(exc, SfmcAuthError):
-        return "auth"
-    if isinstance(exc, SfmcRequestError):
-        return "request"
-    if isinstance(exc, SfmcConfigError):
-        return "config"
-    return "protocol"
 
 
 def _tally(result: ExecuteResult) -> str:

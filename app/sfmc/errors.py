@@ -6,11 +6,16 @@ only ever catch ``SfmcError`` and its subclasses.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from .models import SoapFault
 
 
 class SfmcError(Exception):
     """Anything that went wrong talking to Marketing Cloud."""
+
+    #: How a call that failed with this counts for the observer (``on_call``) and so in /metrics.
+    outcome: ClassVar[str] = "protocol"
 
     def __init__(self, message: str, *, fault: SoapFault | None = None) -> None:
         super().__init__(message)
@@ -25,6 +30,8 @@ class SfmcTransientError(SfmcError):
     caller decides, not this client.
     """
 
+    outcome = "transient"
+
     def __init__(self, message: str, *, maybe_sent: bool, fault: SoapFault | None = None) -> None:
         super().__init__(message, fault=fault)
         self.maybe_sent = maybe_sent
@@ -33,14 +40,22 @@ class SfmcTransientError(SfmcError):
 class SfmcAuthError(SfmcError):
     """Credentials refused (``invalid_client``), or the token was refused again after one refresh."""
 
+    outcome = "auth"
+
 
 class SfmcProtocolError(SfmcError):
     """An answer we cannot read, or a ``soap:Client`` fault: Marketing Cloud could not read our request."""
+
+    outcome = "protocol"
 
 
 class SfmcConfigError(SfmcError):
     """The client is configured wrongly (missing or malformed setting); nothing was sent."""
 
+    outcome = "config"
+
 
 class SfmcRequestError(SfmcError, ValueError):
     """A request we refuse to build (no requests, more than 50, a MID that is not a number, ...)."""
+
+    outcome = "request"

@@ -1,9 +1,10 @@
 """HTTP to Marketing Cloud: one pooled ``requests.Session``, timeouts on every call, typed failures.
 
-Every call also has a **total deadline**, ``DEADLINE_FACTOR`` x the timeout (connect, then the whole answer):
-``(connect, read)`` timeouts apply to each socket operation, so a server dripping a byte at a time would
-otherwise hold a call for as long as it likes. A watchdog thread shuts the call's socket down when the
-deadline passes, which ends a read blocked in any phase (status line, headers, body).
+Every call also has a **total deadline**, ``DEADLINE_FACTOR`` x the timeout: ``(connect, read)`` timeouts
+apply to each socket read, so a server dripping a byte at a time would otherwise hold a call for as long as
+it likes, past the journal's lease (and a second worker would then send the same batch). The answer's
+status line, headers and body are all read through ``_DeadlineReader``, which waits for each read no longer
+than what is left of the deadline: no thread, no timer, nothing to cancel.
 
 Retry policy (urllib3 ``Retry``, bounded): only failures *before the request was sent* are retried —
 a refused or timed-out connect, DNS — because then Marketing Cloud cannot have seen the request. A read
@@ -13,21 +14,19 @@ and is never retried here: a blind retry of the POST could log the event twice, 
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
+import http.client
+import io
 import json
-import logging
-import os
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3 import exceptions as urllib3_exceptions
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
@@ -35,15 +34,16 @@ from urllib3.util.retry import Retry
 from .errors import SfmcProtocolError, SfmcTransientError
 from .response import MAX_RESPONSE_BYTES
 
-logger = logging.getLogger(__name__)
-
 #: Connections kept per host: one per worker thread is enough (gunicorn gthread, the delivery worker).
 POOL_SIZE = 16
 #: Extra connect attempts after the first (each waits for SFMC_TIMEOUT at most; backoff 0 s, 0.4 s).
 CONNECT_RETRIES = 2
 USER_AGENT = "sfmc-profile-center/0.1 (+LogUnsubEvent)"
-#: A whole call (connect, send, status, headers, body) ends after this many times the timeout.
+#: The answer to a call is read in full within this many times the timeout (the journal's lease relies on
+#: it: ``app/journal/__init__.py`` warns when DELIVERY_LEASE_SECONDS is shorter than 4 such calls).
 DEADLINE_FACTOR = 2.0
+#: Bytes asked of the body at a time (the size cap is checked after each).
+READ_CHUNK = 65536
 
 SOAP_HEADERS = {
     "Content-Type": "text/xml; charset=utf-8",
@@ -54,7 +54,7 @@ SOAP_HEADERS = {
 
 @dataclass(frozen=True)
 class HttpReply:
-    """An HTTP answer, its body read in full (and capped)."""
+    """An HTTP answer, its body read in full (and capped) so that no parser ever sees a partial one."""
 
     status: int
     content_type: str | None
@@ -63,7 +63,7 @@ class HttpReply:
 
 
 class Transport:
-    """Owns the session; every call has a ``(connect, read)`` timeout."""
+    """Owns the session, so that connections and the environment's proxy settings are reused per call."""
 
     def __init__(
         self,
@@ -94,17 +94,17 @@ class Transport:
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        # requests reads proxies and CA bundles from the environment on every call (scanning all of
-        # os.environ twice: ~15 % of a call's CPU); read once per URL instead, with the same result.
+        # requests reads proxies and CA bundles from the environment on every call, scanning all of
+        # os.environ twice (docs/benchmarks.md); read once per URL instead, with the same result.
         self._environment: dict[str, dict[str, Any]] = {}
         self.session.trust_env = False
 
     def post_soap(self, url: str, envelope: bytes, *, timeout: float | None = None) -> HttpReply:
-        """POST an envelope with ``SOAPAction: Execute``."""
+        """POST an envelope with the SOAP 1.1 headers Marketing Cloud routes on (``SOAPAction: Execute``)."""
         return self._post(url, data=envelope, headers=SOAP_HEADERS, timeout=timeout)
 
     def post_json(self, url: str, payload: dict[str, Any], *, timeout: float | None = None) -> HttpReply:
-        """POST a JSON document (the OAuth token request)."""
+        """POST a JSON document (the OAuth token request), under the same timeouts and deadline."""
         return self._post(
             url,
             data=json.dumps(payload).encode(),
@@ -113,65 +113,35 @@ class Transport:
         )
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections, so that a client dropped by a test or at exit leaves no socket open."""
         self.session.close()
 
     def _post(self, url: str, *, data: bytes, headers: dict[str, str], timeout: float | None) -> HttpReply:
         seconds = self.timeout if timeout is None else timeout
-        total = seconds * DEADLINE_FACTOR
         started = time.monotonic()
-        call = _Call(started + total)
-        _current.call = call
-        _WATCHDOG.watch(call)
+        deadline = _current.deadline = _Deadline(started + seconds * DEADLINE_FACTOR)
         try:
-            try:
-                response = self.session.post(
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=(seconds, seconds),
-                    stream=True,
-                    allow_redirects=False,
-                    **self._environment_settings(url),
-                )
-                with response:
-                    try:
-                        body = self._read_capped(response, call)
-                    finally:
-                        call.finish()  # before the connection can go back to the pool
-                    if call.expired:  # a body without a length may look complete when cut off
-                        raise SfmcTransientError(
-                            f"no complete answer from {_host(url)} within {total:g} s", maybe_sent=True
-                        )
-                    return HttpReply(
-                        status=response.status_code,
-                        content_type=response.headers.get("Content-Type"),
-                        body=body,
-                        seconds=time.monotonic() - started,
-                    )
-            except requests.ConnectTimeout as exc:
-                raise SfmcTransientError(f"connect to {_host(url)} timed out", maybe_sent=False) from exc
-            except requests.RequestException as exc:
-                if call.expired:
-                    raise SfmcTransientError(
-                        f"no complete answer from {_host(url)} within {total:g} s", maybe_sent=True
-                    ) from exc
-                raise
-        except requests.ReadTimeout as exc:
-            raise SfmcTransientError(
-                f"no answer from {_host(url)} within {seconds:g} s", maybe_sent=True
-            ) from exc
-        except requests.ConnectionError as exc:
-            if _failed_before_sending(exc):
-                raise SfmcTransientError(f"cannot connect to {_host(url)}", maybe_sent=False) from exc
-            raise SfmcTransientError(
-                f"connection to {_host(url)} lost before an answer", maybe_sent=True
-            ) from exc
+            response = self.session.post(
+                url,
+                data=data,
+                headers=headers,
+                timeout=(seconds, seconds),
+                stream=True,
+                allow_redirects=False,
+                **self._environment_settings(url),
+            )
+            with response:
+                body = self._read_capped(response)
+            return HttpReply(
+                status=response.status_code,
+                content_type=response.headers.get("Content-Type"),
+                body=body,
+                seconds=time.monotonic() - started,
+            )
         except requests.RequestException as exc:
-            raise SfmcTransientError(f"HTTP error talking to {_host(url)}: {exc}", maybe_sent=True) from exc
+            raise _transient_error(exc, urlsplit(url).netloc or url, seconds, deadline) from exc
         finally:
-            call.finish()
-            _current.call = None
+            _current.deadline = None
 
     def _environment_settings(self, url: str) -> dict[str, Any]:
         """Proxies, ``verify`` and ``cert`` as requests would take them from the environment for ``url``."""
@@ -184,164 +154,143 @@ class Transport:
                 self._environment[url] = settings
         return settings
 
-    def _read_capped(self, response: requests.Response, call: _Call | None = None) -> bytes:
+    def _read_capped(self, response: requests.Response) -> bytes:
         """The body, refused as soon as it grows over the cap (before any parser sees it)."""
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise SfmcProtocolError(f"answer of {declared} bytes is over the {self.max_body_bytes} cap")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            # One socket read at a time, so the deadline is looked at between reads (a drip never ends a
-            # big read) and the watchdog's shutdown ends a read that waits.
-            if call is not None and (call.expired or time.monotonic() >= call.deadline):
-                call.expired = True
-                break
-            chunk = _read1(response)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > self.max_body_bytes:
+        body = bytearray()
+        for chunk in response.iter_content(READ_CHUNK):
+            body += chunk
+            if len(body) > self.max_body_bytes:
                 raise SfmcProtocolError(f"answer is over the {self.max_body_bytes} byte cap")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return bytes(body)
 
 
-def _read1(response: requests.Response) -> bytes:
-    """At most 64 KiB of the decoded body from one socket read; urllib3's errors as ``iter_content`` maps
-    them."""
-    try:
-        return response.raw.read1(65536, decode_content=True)
-    except urllib3_exceptions.ProtocolError as exc:
-        raise requests.exceptions.ChunkedEncodingError(exc) from exc
-    except urllib3_exceptions.DecodeError as exc:
-        raise requests.exceptions.ContentDecodingError(exc) from exc
-    except urllib3_exceptions.ReadTimeoutError as exc:
-        raise requests.ConnectionError(exc) from exc
-    except urllib3_exceptions.SSLError as exc:
-        raise requests.exceptions.SSLError(exc) from exc
+def _transient_error(
+    exc: requests.RequestException, host: str, seconds: float, deadline: _Deadline
+) -> SfmcTransientError:
+    """What a failed call means for the journal: above all, whether Marketing Cloud may have seen it."""
+    if deadline.passed:
+        return SfmcTransientError(
+            f"no complete answer from {host} within {seconds * DEADLINE_FACTOR:g} s", maybe_sent=True
+        )
+    if isinstance(exc, requests.ConnectTimeout):
+        return SfmcTransientError(f"connect to {host} timed out", maybe_sent=False)
+    if isinstance(exc, requests.ReadTimeout):
+        return SfmcTransientError(f"no answer from {host} within {seconds:g} s", maybe_sent=True)
+    if isinstance(exc, requests.ConnectionError):
+        # Did urllib3 give up while connecting (refused, DNS, connect timeout, TLS handshake, proxy)?
+        reason = exc.args[0] if exc.args else None
+        reason = reason.reason if isinstance(reason, MaxRetryError) else reason
+        if isinstance(reason, NewConnectionError | ConnectTimeoutError) or isinstance(
+            exc, requests.exceptions.SSLError | requests.exceptions.ProxyError
+        ):
+            return SfmcTransientError(f"cannot connect to {host}", maybe_sent=False)
+        return SfmcTransientError(f"connection to {host} lost before an answer", maybe_sent=True)
+    return SfmcTransientError(f"HTTP error talking to {host}: {exc}", maybe_sent=True)
 
 
-class _Call:
-    """One HTTP call's deadline and the connection it is using (set when urllib3 hands one out)."""
+@dataclass
+class _Deadline:
+    """When the running call must have its whole answer (``time.monotonic``), and whether a read hit it."""
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.connection: Any = None
-        self.expired = False
-        self.done = False
-        self._lock = threading.Lock()
-
-    def use(self, connection: Any) -> None:
-        with self._lock:
-            self.connection = connection
-
-    def finish(self) -> None:
-        with self._lock:
-            self.done = True
-            self.connection = None
-
-    def expire(self) -> bool:
-        """Shut the call's socket down (ends a blocked read); True when the call needs no more watching."""
-        with self._lock:
-            if self.done:
-                return True
-            self.expired = True
-            sock = getattr(self.connection, "sock", None)
-            if sock is None:
-                return False  # still connecting (bounded by the connect timeout): look again shortly
-            with contextlib.suppress(OSError):  # closed already
-                # The plain socket's shutdown (for TLS too): wakes a read blocked in another thread.
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            return True
+    at: float
+    passed: bool = False
 
 
-_current = threading.local()  # the call running in this thread, for the pools below
+_current = threading.local()  # the deadline of the call running in this thread, for _DeadlineResponse
 
 
-class _DeadlinePoolMixin:
-    """Hands each connection it gives out to the call running in this thread (its deadline watch)."""
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read waiting no longer than what is left of the call's deadline.
 
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)  # type: ignore[misc]
-        call = getattr(_current, "call", None)
-        if call is not None:
-            call.use(connection)
-        return connection
+    http.client reads the status line, the headers and the body through its response's ``fp``; with this
+    under it, a drip ends at the deadline, in whichever phase, and the read raises (a cut-off answer never
+    looks like a complete one, with or without a length). The socket keeps its read timeout until less than
+    that is left, so a normal call changes nothing. Reads go through http.client's own ``SocketIO``, which
+    keeps the socket open while the body is read after the connection was told to close.
+    """
+
+    def __init__(self, raw: Any, sock: socket.socket, deadline: _Deadline) -> None:
+        self._raw = raw
+        self._sock = sock
+        self._deadline = deadline
+        self._read_timeout = sock.gettimeout()
+
+    def readable(self) -> bool:
+        """Yes: ``io.BufferedReader`` asks before it reads through this."""
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        """One socket read into ``buffer``, given up (``TimeoutError``) when the deadline passes first."""
+        left = self._deadline.at - time.monotonic()
+        capped = self._read_timeout is None or left < self._read_timeout
+        if left <= 0:
+            self._deadline.passed = True
+            raise TimeoutError("the call's deadline passed")
+        if capped:
+            self._sock.settimeout(left)
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            self._deadline.passed = capped  # waited for what was left of the deadline, not the read timeout
+            raise
+
+    def close(self) -> None:
+        """Close http.client's reader too: that lets a socket told to close really close."""
+        self._raw.close()
+        super().close()
 
 
-class _DeadlineHTTPPool(_DeadlinePoolMixin, HTTPConnectionPool):
-    pass
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's response, reading through ``_DeadlineReader`` when a call of ours is running."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:  # nothing was read yet: the buffer http.client made is empty
+            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
 
 
-class _DeadlineHTTPSPool(_DeadlinePoolMixin, HTTPSConnectionPool):
-    pass
+class _HTTPConnection(HTTPConnection):
+    """urllib3's connection with the deadline-aware response (``response_class`` is http.client's hook)."""
+
+    response_class = _DeadlineResponse
 
 
-_DEADLINE_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+class _HTTPSConnection(HTTPSConnection):
+    """The same for TLS (also read through the reader: ``recv_into`` of the TLS socket)."""
+
+    response_class = _DeadlineResponse
+
+
+class _HTTPPool(HTTPConnectionPool):
+    """A pool of ``_HTTPConnection`` (``ConnectionCls`` is urllib3's documented hook)."""
+
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    """A pool of ``_HTTPSConnection``."""
+
+    ConnectionCls = _HTTPSConnection
+
+
+_DEADLINE_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class _DeadlineAdapter(HTTPAdapter):
-    """``HTTPAdapter`` whose pools tell the running call which connection it got."""
+    """``HTTPAdapter`` whose pools (direct and through an HTTP proxy) make deadline-aware connections."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The direct pools: our pool classes, so every connection reads under the call's deadline."""
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """The pools behind an HTTP(S) proxy: the same, since a proxy can drip an answer as well."""
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if not proxy.lower().startswith("socks"):  # SOCKS pools are urllib3's own classes: left as they are
             manager.pool_classes_by_scheme = _DEADLINE_POOLS
         return manager
-
-
-class _Watchdog:
-    """One thread per process that expires calls past their deadline (a heap, not a timer per call)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Call]] = []
-        self._order = itertools.count()
-        self._pid: int | None = None
-
-    def watch(self, call: _Call) -> None:
-        with self._cond:
-            if self._pid != os.getpid():  # first use in this process (threads do not survive a fork)
-                self._heap = []
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, name="sfmc-deadline", daemon=True).start()
-            heapq.heappush(self._heap, (call.deadline, next(self._order), call))
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    if self._heap and self._heap[0][2].done:
-                        heapq.heappop(self._heap)  # finished in time: forget it
-                        continue
-                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                _deadline, _order, call = heapq.heappop(self._heap)
-            if not call.expire():
-                with self._cond:  # still connecting: look again in 50 ms
-                    heapq.heappush(self._heap, (time.monotonic() + 0.05, next(self._order), call))
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _failed_before_sending(exc: requests.ConnectionError) -> bool:
-    """True when urllib3 gave up while connecting (refused, DNS, connect timeout, TLS handshake)."""
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError) or isinstance(
-        exc, requests.exceptions.SSLError | requests.exceptions.ProxyError
-    )
-
-
-def _host(url: str) -> str:
-    """The host of ``url`` for messages (no path, no query: nothing secret)."""
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).netloc or url

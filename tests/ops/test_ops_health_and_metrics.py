@@ -176,7 +176,7 @@ def test_the_worker_counts_its_marketing_cloud_calls_without_serving_a_request(m
         get_journal().record(
             UnsubscribeRequest(Recipient(subscriber_key="demo-001", job_id="18099"), source=Source.IMPORT)
         )
-    # Read the counter without a request: a request would attach the observer the worker lacks.
+    # Read the counter without a request: the worker's client must count its calls from the start.
     before = SFMC_CALLS.labels(outcome="ok")._value.get()
     result = app.test_cli_runner().invoke(args=["journal", "deliver"])
     assert result.exit_code == 0, result.output

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 import requests
 from lxml import etree
+from sfmc_helpers import Observer, client_config
 from wsdl_schema import load_wsdl_schema, validate_body
 
 from app.identity import Recipient
@@ -34,17 +35,6 @@ DEFAULT_REASON = "Unsubscribed via Log Unsub Event Execute call"
 CHILD_MID = "510001001"
 
 
-def client_config(emulator: EmulatorServer, **overrides: Any) -> dict[str, Any]:
-    config = {
-        "SFMC_AUTH_URL": emulator.auth_url,
-        "SFMC_CLIENT_ID": EMULATOR_CLIENT_ID,
-        "SFMC_CLIENT_SECRET": EMULATOR_CLIENT_SECRET,
-        "SFMC_TIMEOUT": 2.0,
-    }
-    config.update(overrides)
-    return config
-
-
 class RecordingTransport(Transport):
     """The real transport, keeping a copy of every envelope it sends (to hold them to the WSDL)."""
 
@@ -55,23 +45,6 @@ class RecordingTransport(Transport):
     def post_soap(self, url: str, envelope: bytes, *, timeout: float | None = None) -> HttpReply:
         self.sent.append(envelope)
         return super().post_soap(url, envelope, timeout=timeout)
-
-
-class Observer:
-    """Records what the client reports; asserts nothing itself (the client swallows an observer's
-    exceptions, so a check in here could never fail a test): the tests check ``calls`` and ``seconds``."""
-
-    def __init__(self) -> None:
-        self.refreshes = 0
-        self.calls: list[str] = []
-        self.seconds: list[float] = []
-
-    def on_token_refresh(self) -> None:
-        self.refreshes += 1
-
-    def on_call(self, outcome: str, seconds: float) -> None:
-        self.calls.append(outcome)
-        self.seconds.append(seconds)
 
 
 @pytest.fixture
@@ -504,82 +477,6 @@ def test_oversize_answer_is_refused(emulator: EmulatorServer, path: str) -> None
         sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url))
         with pytest.raises(SfmcProtocolError, match="cap"):
             sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
-        sfmc.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class _Drip(http.server.BaseHTTPRequestHandler):
-    """Answers one byte every 0.1 s: each read is well within the timeout, the whole answer never is."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
-        body = b"<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'>" + b" " * 40
-        if self.path.endswith("headers"):  # the status line at once, then the headers drip
-            slow = head + b"X-Slow: " + b"a" * 80 + b"\r\nContent-Length: 0\r\n\r\n"
-            fast = b""
-        elif self.path.endswith("close"):  # no length: the body ends when the connection does
-            fast, slow = head + b"Connection: close\r\n\r\n", body
-        else:
-            fast, slow = head + f"Content-Length: {len(body)}\r\n\r\n".encode(), body
-        try:
-            self.wfile.write(fast)
-            for index in range(len(slow)):
-                self.wfile.write(slow[index : index + 1])
-                self.wfile.flush()
-                time.sleep(0.1)
-        except OSError:
-            pass  # the client gave up: what we want
-        self.close_connection = True
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.mark.parametrize("path", ["/Service.asmx", "/Service.asmx?headers", "/Service.asmx?close"])
-def test_a_dripping_answer_is_cut_off_at_the_calls_deadline(emulator: EmulatorServer, path: str) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}{path}"
-        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url, SFMC_TIMEOUT=0.5))
-        sfmc.tokens.current()  # the token from the emulator first: only the SOAP call is timed
-        started = time.monotonic()
-        with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 1 s") as caught:
-            sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
-        elapsed = time.monotonic() - started
-        assert caught.value.maybe_sent is True  # the request went out: the journal decides about a retry
-        assert elapsed < 2.0, f"held {elapsed:.1f} s; the drip alone lasts over 5 s"
-        # The client still works afterwards (the cut connection is not reused).
-        sfmc.soap_url = emulator.soap_url
-        assert sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="nobody"))]).outcomes
-        sfmc.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_the_calls_deadline_holds_through_an_http_proxy_too(
-    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)  # the "proxy" drips the headers
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    try:
-        url = "http://sfmc-soap.invalid/Service.asmx?headers"
-        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url, SFMC_TIMEOUT=0.5))
-        sfmc.tokens.current()
-        started = time.monotonic()
-        with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 1 s"):
-            sfmc.log_unsub_events([LogUnsubEvent(Recipient(subscriber_key="demo-020"))])
-        assert time.monotonic() - started < 2.0
         sfmc.close()
     finally:
         server.shutdown()
