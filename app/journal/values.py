@@ -48,7 +48,6 @@ def request_from_row(row: Any) -> UnsubscribeRequest:
     )
 
 
-
 class JournalError(Exception):
     """The journal's storage cannot be opened or used."""
 
