@@ -32,7 +32,6 @@ def init_app(app: Flask) -> None:
     """Register the blueprint, Flask-Babel, the template loader and the page context."""
     from .views import bp
 
-    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_BODY_BYTES"])
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
     Babel(app, locale_selector=select_locale)
