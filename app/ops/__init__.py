@@ -13,11 +13,23 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every operations concern with ``app`` (order matters: ids and timing first)."""
-    from . import body, cli, errors, headers, health, limits, logs, memory, metrics, proxy, request_id
+    from . import (
+        body,
+        body_size,
+        cli,
+        errors,
+        headers,
+        health,
+        limits,
+        logs,
+        memory,
+        metrics,
+        proxy,
+        request_id,
+    )
 
     memory.limit_malloc_arenas()
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
-    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_BODY_BYTES"]
+    body_size.init_app(app)
     request_id.init_app(app)
     logs.init_app(app)
     proxy.init_app(app)

@@ -30,7 +30,7 @@ class LenientFormDataParser(FormDataParser):
     ) -> Any:
         if mimetype != URLENCODED:
             return super().parse(stream, mimetype, content_length, options)
-        # The stream is already limited to MAX_CONTENT_LENGTH (see limits.py for chunked bodies).
+        # The stream is already limited to the body cap (body_size.py, chunked bodies too).
         text = stream.read().decode("utf-8", "replace")
         items = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
         return stream, self.cls(items), self.cls()

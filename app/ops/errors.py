@@ -2,16 +2,20 @@
 
 The page extends the site's ``base.html`` so it carries the brand; if that cannot be rendered (it does not
 exist, or rendering it fails inside an error) a minimal self-contained page is returned instead. The texts
-live here rather than in the message catalogs so an error page can never fail for want of a translation.
+are in the same gettext catalogs as every other page's, in the language the same selector chose: one
+table of translations, one choice of language (docs/pages.md, "Languages").
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, render_template
+from flask_babel import LazyString, get_locale, gettext, lazy_gettext
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.unsubscribe.i18n import default_locale
 
 logger = logging.getLogger(__name__)
 
@@ -19,148 +23,62 @@ bp = Blueprint("ops_errors", __name__, template_folder="templates")
 
 HANDLED_STATUSES = (400, 404, 405, 413, 429, 500, 503)
 
-#: status -> language -> (title, explanation)
-TEXTS: dict[int, dict[str, tuple[str, str]]] = {
-    400: {
-        "en": ("Bad request", "Your browser sent a request we could not understand."),
-        "de": ("Ungültige Anfrage", "Ihr Browser hat eine Anfrage gesendet, die wir nicht verstehen."),
-        "fr": ("Requête invalide", "Votre navigateur a envoyé une requête que nous ne comprenons pas."),
-        "es": ("Solicitud no válida", "Su navegador envió una solicitud que no podemos entender."),
-    },
-    404: {
-        "en": ("Page not found", "There is no page at this address. Please use the link from your email."),
-        "de": (
-            "Seite nicht gefunden",
-            "Unter dieser Adresse gibt es keine Seite. Bitte verwenden Sie den Link aus Ihrer E-Mail.",
-        ),
-        "fr": (
-            "Page introuvable",
-            "Il n'y a pas de page à cette adresse. Veuillez utiliser le lien de votre e-mail.",
-        ),
-        "es": (
-            "Página no encontrada",
-            "No hay ninguna página en esta dirección. Utilice el enlace de su correo electrónico.",
-        ),
-    },
-    405: {
-        "en": ("Method not allowed", "This page cannot be used this way."),
-        "de": ("Methode nicht erlaubt", "Diese Seite kann so nicht verwendet werden."),
-        "fr": ("Méthode non autorisée", "Cette page ne peut pas être utilisée de cette façon."),
-        "es": ("Método no permitido", "Esta página no se puede usar de esta manera."),
-    },
-    413: {
-        "en": (
-            "Request too large",
-            "The form you sent is too large. Please shorten your text and try again.",
-        ),
-        "de": (
-            "Anfrage zu groß",
-            "Das gesendete Formular ist zu groß. Bitte kürzen Sie Ihren Text und versuchen Sie es erneut.",
-        ),
-        "fr": (
-            "Requête trop volumineuse",
-            "Le formulaire envoyé est trop volumineux. Raccourcissez votre texte et réessayez.",
-        ),
-        "es": (
-            "Solicitud demasiado grande",
-            "El formulario enviado es demasiado grande. Acorte su texto e inténtelo de nuevo.",
-        ),
-    },
-    429: {
-        "en": (
-            "Too many requests",
+#: status -> (title, explanation): msgids of the catalogs in translations/, translated when a page is drawn.
+TEXTS: dict[int, tuple[LazyString, LazyString]] = {
+    400: (
+        lazy_gettext("Bad request"),
+        lazy_gettext("Your browser sent a request we could not understand."),
+    ),
+    404: (
+        lazy_gettext("Page not found"),
+        lazy_gettext("There is no page at this address. Please use the link from your email."),
+    ),
+    405: (
+        lazy_gettext("Method not allowed"),
+        lazy_gettext("This page cannot be used this way."),
+    ),
+    413: (
+        lazy_gettext("Request too large"),
+        lazy_gettext("The form you sent is too large. Please shorten your text and try again."),
+    ),
+    429: (
+        lazy_gettext("Too many requests"),
+        lazy_gettext(
             "We received too many requests from your network in a short time. "
-            "Please wait a minute and try again; nothing you already sent is lost.",
+            "Please wait a minute and try again; nothing you already sent is lost."
         ),
-        "de": (
-            "Zu viele Anfragen",
-            "Wir haben in kurzer Zeit zu viele Anfragen aus Ihrem Netzwerk erhalten. Bitte warten Sie "
-            "eine Minute und versuchen Sie es erneut; bereits Gesendetes geht nicht verloren.",
-        ),
-        "fr": (
-            "Trop de requêtes",
-            "Nous avons reçu trop de requêtes de votre réseau en peu de temps. Veuillez patienter une "
-            "minute puis réessayer ; ce que vous avez déjà envoyé n'est pas perdu.",
-        ),
-        "es": (
-            "Demasiadas solicitudes",
-            "Hemos recibido demasiadas solicitudes de su red en poco tiempo. Espere un minuto y vuelva "
-            "a intentarlo; lo que ya envió no se ha perdido.",
-        ),
-    },
-    500: {
-        "en": ("Something went wrong", "An unexpected error occurred on our side. Please try again later."),
-        "de": (
-            "Etwas ist schiefgelaufen",
-            "Bei uns ist ein unerwarteter Fehler aufgetreten. Bitte versuchen Sie es später erneut.",
-        ),
-        "fr": (
-            "Une erreur est survenue",
-            "Une erreur inattendue s'est produite de notre côté. Veuillez réessayer plus tard.",
-        ),
-        "es": (
-            "Algo salió mal",
-            "Se produjo un error inesperado por nuestra parte. Vuelva a intentarlo más tarde.",
-        ),
-    },
+    ),
+    500: (
+        lazy_gettext("Something went wrong"),
+        lazy_gettext("An unexpected error occurred on our side. Please try again later."),
+    ),
     # The journal cannot be reached or written right now (docs/journal.md): nothing was recorded for
     # sure, so the page promises nothing and asks for the same click again.
-    503: {
-        "en": (
-            "Please try again",
+    503: (
+        lazy_gettext("Please try again"),
+        lazy_gettext(
             "We could not record your request just now. Please try again in a moment; "
-            "your request has not been confirmed yet.",
+            "your request has not been confirmed yet."
         ),
-        "de": (
-            "Bitte erneut versuchen",
-            "Wir konnten Ihre Anfrage gerade nicht speichern. Bitte versuchen Sie es in einem Moment "
-            "erneut; Ihre Anfrage ist noch nicht bestätigt.",
-        ),
-        "fr": (
-            "Veuillez réessayer",
-            "Nous n'avons pas pu enregistrer votre demande pour le moment. Veuillez réessayer dans un "
-            "instant ; votre demande n'est pas encore confirmée.",
-        ),
-        "es": (
-            "Vuelva a intentarlo",
-            "No hemos podido registrar su solicitud en este momento. Vuelva a intentarlo en un momento; "
-            "su solicitud aún no está confirmada.",
-        ),
-    },
+    ),
 }
-LANGUAGES = ("en", "de", "fr", "es")
-_REFERENCE = {"en": "Reference", "de": "Referenz", "fr": "Référence", "es": "Referencia"}
-
-
-def visitor_language() -> str:
-    """The language the site's locale selector (Flask-Babel) chose, else the browser's, else the default."""
-    language = None
-    if "babel" in current_app.extensions:
-        try:
-            from flask_babel import get_locale
-
-            locale = get_locale()
-            language = locale.language if locale is not None else None
-        except Exception:  # an error page must render even when locale selection itself fails
-            language = None
-    if language not in LANGUAGES:
-        language = request.accept_languages.best_match(LANGUAGES)
-    if language not in LANGUAGES:
-        default = str(current_app.config.get("DEFAULT_LOCALE", "en")).split("_")[0].split("-")[0]
-        language = default if default in LANGUAGES else "en"
-    return language
 
 
 def render_error(status: int) -> str:
-    """The HTML body for ``status``: the branded page when possible, the minimal one otherwise."""
-    language = visitor_language()
-    title, text = TEXTS[status][language]
+    """The HTML body for ``status``: the branded page when possible, the minimal one otherwise.
+
+    Texts and language come from Flask-Babel like every other page's (the locale selector of
+    ``app/unsubscribe/i18n.py``: the link's language, ``?lang=``, Accept-Language, ``DEFAULT_LOCALE``), so
+    an error page speaks the language of the page it replaces; a text missing from a catalog is shown in
+    English, never as an error.
+    """
+    title, text = TEXTS[status]
     context = {
         "status": status,
-        "title": title,
-        "text": text,
-        "lang": language,
-        "reference_label": _REFERENCE[language],
+        "title": str(title),
+        "text": str(text),
+        "lang": str(get_locale() or default_locale()),
+        "reference_label": gettext("Reference"),
     }
     try:
         current_app.jinja_env.get_template("base.html")

@@ -17,14 +17,13 @@ that storage is down the limiter falls back to per-process memory rather than re
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import astuple
 from functools import partial, wraps
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -34,11 +33,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from config import ConfigError
 
+from .body_size import body_too_large, buffer_unsized_body, refuse_oversized_body
 from .redact import redact
 
 LIMITED_METHODS = frozenset({"POST"})
-#: Marks (in the WSGI environ) a body without Content-Length that turned out larger than the cap.
-BODY_TOO_LARGE = "profile_center.body_too_large"
 #: The statuses whose answer says "come back later".
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
@@ -72,59 +70,12 @@ def _verified_person_and_send(token: str) -> str | None:
 def _is_one_click() -> bool:
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return False
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if request.environ.get(BODY_TOO_LARGE):
-        return False  # refused with 413 right after the limit's check
-    if limit is not None and request.content_length is not None and request.content_length > limit:
-        return False  # refused with 413 before anything reads it
+    if body_too_large():
+        return False  # refused with 413 right after the limit's check, before anything reads it
     try:
         return request.form.get("List-Unsubscribe") == "One-Click"
     except RequestEntityTooLarge:  # a chunked body (no Content-Length) that turns out too large
         return False
-
-
-def buffer_unsized_body() -> None:
-    """Read a POST body that comes without ``Content-Length`` (chunked) up to the cap, before the limit's
-    key looks at the form.
-
-    Werkzeug bounds such a body at ``MAX_CONTENT_LENGTH`` by cutting it off silently: the form would be
-    parsed from the first bytes as if they were all (a truncated one-click POST accepted, or a 400). So
-    the body is read here, at most one byte past the cap: one that fits replaces the input stream, one that
-    does not is marked for ``refuse_oversized_body`` (which runs after the limiter, so it is counted).
-    """
-    environ = request.environ
-    if request.method not in LIMITED_METHODS or request.content_length is not None:
-        return
-    if not environ.get("wsgi.input_terminated"):
-        return  # a server that cannot end such a body: werkzeug reads it as empty
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    body = _read_at_most(environ["wsgi.input"], limit + 1)
-    if len(body) > limit:
-        environ[BODY_TOO_LARGE] = True
-        body = b""
-    environ["wsgi.input"] = io.BytesIO(body)
-
-
-def _read_at_most(stream: Any, size: int) -> bytes:
-    chunks: list[bytes] = []
-    while size > 0:
-        chunk = stream.read(min(size, 65536))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def refuse_oversized_body() -> None:
-    """413 for a POST body over ``MAX_CONTENT_LENGTH``, declared or found by ``buffer_unsized_body``."""
-    if request.method not in LIMITED_METHODS:
-        return
-    declared = request.content_length
-    if request.environ.get(BODY_TOO_LARGE) or (
-        declared is not None and declared > current_app.config["MAX_CONTENT_LENGTH"]
-    ):
-        abort(413)
 
 
 def retry_after_only_when_waiting_helps(response: Response) -> Response:

@@ -15,6 +15,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from . import holes
 from .branding import brand_context
 from .dates import long_date
 from .i18n import default_locale, match_locale, select_locale
@@ -32,7 +33,6 @@ def init_app(app: Flask) -> None:
     """Register the blueprint, Flask-Babel, the template loader and the page context."""
     from .views import bp
 
-    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_BODY_BYTES"])
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
     Babel(app, locale_selector=select_locale)
@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader(loaders)
 
     app.extensions[PAGE_CACHE_KEY] = PageCache()
+    holes.install(app.jinja_env)
     app.extensions["unsubscribe_reasons"] = configured_reasons(tuple(app.config["UNSUB_REASONS"]))
     brand = brand_context(app.config)
 

@@ -202,12 +202,14 @@ def _action_url(token: str) -> str:
 
 
 def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
-    """What the form page shows of this person and link: everything else is the same for everybody."""
+    """What the form page shows of this person, link and request: everything else is the same for
+    everybody, so these are the page cache's holes (the template prints them with ``hole()``)."""
     return {
         "masked_email": masked_address(claims.recipient.email)
         or masked_address(claims.recipient.subscriber_key),
         "list_id": claims.recipient.list_id,
         "action": _action_url(token),
+        "request_id": g.get("request_id"),
     }
 
 
@@ -218,7 +220,12 @@ def _render_form(claims: LinkClaims, form: UnsubscribeForm, values: Mapping[str,
 
 
 def _fresh_form_page(token: str, claims: LinkClaims) -> str:
-    """The form as a GET shows it, from the page cache (see page_cache.py) unless templates auto-reload."""
+    """The form as a GET shows it, from the page cache (see page_cache.py) unless templates auto-reload.
+
+    The shape's key holds everything else a template can see that differs between requests: the language,
+    the choices the link offers, and the URL root (``url_for`` writes the mount prefix and, with
+    ``_external``, the host).
+    """
 
     def render(values: Mapping[str, object]) -> str:
         return _render_form(
@@ -228,5 +235,5 @@ def _fresh_form_page(token: str, claims: LinkClaims) -> str:
     values = _person_values(token, claims)
     if current_app.jinja_env.auto_reload:
         return render(values)
-    shape = ("unsubscribe/form.html", select_locale(), claims.has_job_context, request.script_root)
+    shape = ("unsubscribe/form.html", select_locale(), claims.has_job_context, request.url_root)
     return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from babel import dates as babel_dates
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
@@ -124,16 +125,20 @@ def _messages(path: Path) -> dict[str, Any]:
 
 
 def test_the_template_catalog_holds_every_text_of_the_code_and_templates() -> None:
+    """Every text babel.cfg names (the code, the pages' and the error pages' templates) is in the .pot."""
     keywords = {"_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
-    method_map = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    assert ("app/ops/templates/**.html", "jinja2") in method_map  # the error pages' own templates
     found = {
         message
         for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map=method_map, keywords=keywords
+            str(ROOT), method_map=method_map, options_map=options_map, keywords=keywords
         )
         if isinstance(message, str)
     }
     assert found == set(_messages(TRANSLATIONS / "messages.pot"))
+    assert {"Bad request", "Please try again", "Reference"} <= found
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LOCALES)

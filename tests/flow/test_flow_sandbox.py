@@ -128,6 +128,7 @@ DOCUMENTED_NAMES = {
     "page_locale",
     "request_id",
     "url_for",
+    "hole",
     "_",
     "gettext",
     "ngettext",
