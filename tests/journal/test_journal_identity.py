@@ -8,8 +8,7 @@ from app.identity import FIELDS, Recipient
 from app.journal.events import AllSubscribersLists, to_event
 from app.journal.importing import IMPORT_COLUMNS, parse_import
 from app.journal.models import Scope, UnsubscribeRequest
-from app.journal.values import REQUEST_COLUMNS
-from app.journal.values import request_from_row, request_values
+from app.journal.values import REQUEST_COLUMNS, request_from_row, request_values
 
 CHILD = Recipient(
     subscriber_key="child-001",
