@@ -139,7 +139,6 @@ DOCUMENTED_NAMES = {
     "cycler",
     "joiner",
     "namespace",
-    "_page_translations",
 }
 
 
