@@ -63,6 +63,7 @@ def remember_sync_callables(app: Flask) -> None:
     Why: Flask asks ``ensure_sync`` about every hook, context processor and the view on every request, and
     each answer inspects the function again (a dozen ``inspect.iscoroutinefunction`` calls per landing
     GET); the answer for a function never changes. Coroutine functions still get Flask's own wrapper.
+    Shown by ``python -m bench.http --duration 5`` (landing-GET ratio), together with the patch above.
     """
     flask_ensure_sync = app.ensure_sync
     known: dict[Callable[..., Any], Callable[..., Any]] = {}

@@ -337,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         running.append(emulator.process)
 
         env = common.app_env(emulator, database_url)
+        # Both servers run as the image runs them (Dockerfile): one glibc malloc arena per process.
+        env.setdefault("MALLOC_ARENA_MAX", "1")
         app_port, bare_port = common.free_port(), common.free_port()
         extra = tuple(args.gunicorn_arg)
         app = common.start_gunicorn("wsgi:app", app_port, env, tmp_path / "app.log", extra)

@@ -13,9 +13,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every operations concern with ``app`` (order matters: ids and timing first)."""
-    from . import body, cli, errors, headers, health, limits, logs, memory, metrics, proxy, request_id
+    from . import body, cli, errors, headers, health, limits, logs, metrics, proxy, request_id
 
-    memory.limit_malloc_arenas()
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_BODY_BYTES"]
     request_id.init_app(app)
