@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,37 +9,9 @@ from flask import Flask
 
 from config import load_config
 
-from .templating import SandboxedTemplates, restrict_templates
+from .templating import SandboxedFlask, restrict_templates
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class ProfileCenterApp(Flask):
-    """Flask, remembering which hooks and views are plain functions.
-
-    Flask asks ``ensure_sync`` about every hook and the view on every request, and each answer inspects the
-    function again (a dozen ``inspect.iscoroutinefunction`` calls per request here). The answer for a given
-    function never changes, so it is kept; coroutine functions still get Flask's wrapper.
-
-    Templates are rendered in Jinja's sandbox (``app/templating.py``): a marketer's templates cannot read
-    settings or secrets.
-    """
-
-    jinja_environment = SandboxedTemplates
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sync_callables: dict[Callable[..., Any], Callable[..., Any]] = {}
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        try:
-            return self._sync_callables[func]
-        except KeyError:
-            wrapped = super().ensure_sync(func)
-            self._sync_callables[func] = wrapped
-            return wrapped
-        except TypeError:  # an unhashable callable: ask Flask every time
-            return super().ensure_sync(func)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -51,7 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     import os
 
-    app = ProfileCenterApp(
+    app = SandboxedFlask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -68,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update({k: v for k, v in test_config.items() if k not in settings})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import journal, links, ops, sfmc, unsubscribe
+    from . import journal, links, ops, sfmc, speedups, unsubscribe
     from .ops.metrics import sfmc_observer
 
     ops.init_app(app)
@@ -77,4 +48,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     links.init_app(app)
     unsubscribe.init_app(app)
     restrict_templates(app)
+    speedups.install(app)
     return app

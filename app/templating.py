@@ -6,7 +6,8 @@ A marketer's ``TEMPLATE_DIR`` is content, not code: whoever edits it must not be
 - every template is rendered by an ``ImmutableSandboxedEnvironment`` (no ``_``-prefixed attributes, no
   function internals, no changing lists or dicts; ``str.format`` checked too);
 - Flask's template globals ``config``, ``request``, ``session``, ``g`` and ``get_flashed_messages`` are
-  removed, and so is Flask's context processor that adds ``g``, ``request`` and ``session`` to every page;
+  removed, and so are the ``g``, ``request`` and ``session`` that Flask's default context processor adds
+  to every page (``SandboxedFlask.update_template_context``, Flask's documented hook for the context);
   what the built-in templates used of them is passed as plain values (``request_id`` for error pages).
 
 The names a template can use are listed in docs/pages.md ("What a template can use");
@@ -19,12 +20,13 @@ from typing import Any
 
 from flask import Flask, g
 from flask.templating import Environment as FlaskEnvironment
-from flask.templating import _default_template_ctx_processor
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from wtforms import Field
 
 #: Flask's template globals that expose settings or the request (and, through them, secrets).
 WITHHELD_GLOBALS = ("config", "request", "session", "g", "get_flashed_messages")
+#: What Flask's default context processor adds to every template's context.
+WITHHELD_CONTEXT = ("request", "session", "g")
 
 
 class SandboxedTemplates(ImmutableSandboxedEnvironment, FlaskEnvironment):
@@ -38,16 +40,28 @@ class SandboxedTemplates(ImmutableSandboxedEnvironment, FlaskEnvironment):
         return super().is_safe_attribute(obj, attr, value)
 
 
+class SandboxedFlask(Flask):
+    """Flask whose templates run in the sandbox and whose template context holds no request or session."""
+
+    jinja_environment = SandboxedTemplates
+
+    def update_template_context(self, context: dict[str, Any]) -> None:
+        """Flask's context, without what its default context processor adds (``WITHHELD_CONTEXT``); a value
+        passed to ``render_template`` under one of those names is kept."""
+        passed = set(context)
+        super().update_template_context(context)
+        for name in WITHHELD_CONTEXT:
+            if name not in passed:
+                context.pop(name, None)
+
+
 def _page_values() -> dict[str, Any]:
     """What every template gets from here: the request id (error pages print it as a reference)."""
     return {"request_id": g.get("request_id")}
 
 
 def restrict_templates(app: Flask) -> None:
-    """Remove Flask's globals and default context from every template; call after every blueprint is
-    registered (each registration brings Flask's default context processor along)."""
+    """Remove Flask's globals from every template and give every template the request id instead."""
     for name in WITHHELD_GLOBALS:
         app.jinja_env.globals.pop(name, None)
-    for processors in app.template_context_processors.values():
-        processors[:] = [p for p in processors if p is not _default_template_ctx_processor]
     app.context_processor(_page_values)

@@ -22,13 +22,11 @@ def init_app(app: Flask) -> None:
         health,
         limits,
         logs,
-        memory,
         metrics,
         proxy,
         request_id,
     )
 
-    memory.limit_malloc_arenas()
     body_size.init_app(app)
     request_id.init_app(app)
     logs.init_app(app)

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import astuple
-from functools import partial, wraps
 from typing import Any
 
 from flask import Flask, Response, request
@@ -128,35 +127,4 @@ def init_app(app: Flask) -> Limiter:
         raise ConfigError([f"RATELIMIT_STORAGE_URI is invalid: {redact(str(exc))}"]) from exc
     limiter.request_filter(_not_limited)
     app.before_request(refuse_oversized_body)  # after the limiter's check: an oversized POST counts too
-    _skip_limiter_for_unlimited_methods(app, limiter)
     return limiter
-
-
-def _skip_limiter_for_unlimited_methods(app: Flask, limiter: Limiter) -> None:
-    """Run Flask-Limiter's hooks (check, response headers, context reset) only for limited methods.
-
-    Its ``request_filter`` already exempts GET and friends, but only after the limiter has identified the
-    endpoint and gathered its limits on every request; a landing page GET should not pay for that, nor
-    for the response hook that finds nothing to add and the teardown that clears nothing.
-    """
-
-    def of_limiter(hook: Any) -> bool:
-        owner = getattr(hook, "__self__", None)
-        return owner is limiter or (isinstance(hook, partial) and limiter in hook.args)
-
-    def only_when_limited(hook: Callable[..., Any], passthrough: bool) -> Callable[..., Any]:
-        @wraps(hook)
-        def limited_methods_only(*args: Any) -> Any:
-            if request.method in LIMITED_METHODS:
-                return hook(*args)
-            return args[0] if passthrough else None
-
-        return limited_methods_only
-
-    for registry, passthrough in (
-        (app.before_request_funcs, False),
-        (app.after_request_funcs, True),  # after_request hooks hand the response on
-        (app.teardown_request_funcs, False),
-    ):
-        hooks = registry.setdefault(None, [])
-        registry[None] = [only_when_limited(h, passthrough) if of_limiter(h) else h for h in hooks]

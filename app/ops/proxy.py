@@ -68,13 +68,14 @@ def _untrusted_host(error: SecurityError) -> Any:
     """The 400 page for a Host that is not ours, branded like every page.
 
     Flask leaves such a request without a URL adapter (it could not be bound to the Host), so the page's
-    stylesheet URLs could not be built; it is bound to our first name here, for relative URLs only.
+    stylesheet URLs could not be built; it is bound to our first name here, for relative URLs only. The
+    context is reached through ``flask.globals.request_ctx``, the name Flask's deprecation of
+    ``_request_ctx_stack`` gives for it: Flask has no other way to give a request its URL adapter.
     """
     from .errors import handle_http_error
 
-    context = request_ctx._get_current_object()
-    if context.url_adapter is None:
-        context.url_adapter = current_app.url_map.bind(
+    if request_ctx.url_adapter is None:
+        request_ctx.url_adapter = current_app.url_map.bind(
             current_app.config["TRUSTED_HOSTS"][0],
             script_name=request.script_root or "/",
             url_scheme=request.scheme,

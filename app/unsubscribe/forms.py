@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
-from flask_babel import get_locale, lazy_gettext
-from flask_babel.speaklater import LazyString
+from flask_babel import lazy_gettext
 from wtforms import Form, RadioField, TextAreaField, ValidationError
 from wtforms.validators import Length
 
@@ -43,22 +40,6 @@ SCOPE_LIST_LABEL = lazy_gettext("Only this list")
 SCOPE_ALL_LABEL = lazy_gettext("All marketing email")
 
 
-def label_translator() -> Callable[[LazyString | str], str]:
-    """A function giving a label in the request's language, cached per language: the labels are module
-    constants, so a page need not look up the request's locale and catalog again for each of them."""
-    cache = current_app.extensions.setdefault("unsubscribe_label_cache", {}).setdefault(str(get_locale()), {})
-
-    def translated(label: LazyString | str) -> str:
-        if not isinstance(label, LazyString):
-            return label
-        text = cache.get(id(label))
-        if text is None:
-            text = cache[id(label)] = str(label)
-        return text
-
-    return translated
-
-
 class UnsubscribeForm(Form):
     """Scope (this list / all marketing email), an optional reason, and free text for "another reason"."""
 
@@ -79,19 +60,18 @@ class UnsubscribeForm(Form):
     def for_link(cls, formdata: Any, has_job_context: bool, reasons: tuple[str, ...]) -> UnsubscribeForm:
         """A form whose scopes fit the link (no job context ⇒ only "all") and whose reasons fit config."""
         form = cls(formdata)
-        translated = label_translator()
         for field in (form.scope, form.reason, form.other_text):
-            field.label.text = translated(field.label.text)
+            field.label.text = str(field.label.text)
         if has_job_context:
             form.scope.choices = [
-                (Scope.LIST.value, translated(SCOPE_LIST_LABEL)),
-                (Scope.ALL.value, translated(SCOPE_ALL_LABEL)),
+                (Scope.LIST.value, str(SCOPE_LIST_LABEL)),
+                (Scope.ALL.value, str(SCOPE_ALL_LABEL)),
             ]
             form.scope.default = Scope.LIST.value
         else:
-            form.scope.choices = [(Scope.ALL.value, translated(SCOPE_ALL_LABEL))]
+            form.scope.choices = [(Scope.ALL.value, str(SCOPE_ALL_LABEL))]
             form.scope.default = Scope.ALL.value
-        form.reason.choices = [(code, translated(REASON_LABELS[code])) for code in reasons]
+        form.reason.choices = [(code, str(REASON_LABELS[code])) for code in reasons]
         if formdata is None:
             form.scope.data = form.scope.default  # a POST must say its scope: nothing is assumed
         return form

@@ -140,7 +140,6 @@ DOCUMENTED_NAMES = {
     "cycler",
     "joiner",
     "namespace",
-    "_page_translations",
 }
 
 

@@ -1,30 +1,25 @@
-"""The app caps glibc's malloc arenas (a worker's many threads would otherwise each keep their own)."""
+"""The image caps glibc's malloc arenas (a worker's many threads would otherwise each keep their own).
+
+The cap is glibc's own ``MALLOC_ARENA_MAX``, set in the Dockerfile (the app no longer calls ``mallopt``
+through ctypes: docs/benchmarks.md, "Speed patches on private APIs"). These tests hold the image to it and
+show, in a fresh process with 16 threads, what it does.
+"""
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
-from typing import Any
 
 import pytest
-from ops_helpers import ROOT, base_test_config
-
-from app.ops import memory
+from ops_helpers import ROOT
 
 # Counts the arenas glibc reports after 16 threads have each allocated memory outside Python's allocator.
 _PROBE = textwrap.dedent(
     """
-    import ctypes, json, re, sys, tempfile, threading
-    from app.ops.memory import limit_malloc_arenas
-    if sys.argv[1] == "capped":
-        assert limit_malloc_arenas()
-    if sys.argv[1] == "app":  # the app as gunicorn builds it, nothing called by hand
-        from app import create_app
-        create_app(json.loads(sys.argv[2]))
+    import ctypes, re, tempfile, threading
     libc = ctypes.CDLL(None)
     libc.malloc.restype = ctypes.c_void_p
     libc.malloc.argtypes = (ctypes.c_size_t,)
@@ -52,10 +47,19 @@ _PROBE = textwrap.dedent(
 )
 
 
-def _arenas(mode: str, *args: str) -> int:
+def _image_arena_max() -> int:
+    """The ``MALLOC_ARENA_MAX`` the Dockerfile gives every process of the image."""
+    found = re.search(r"^\s*(?:ENV\s+)?MALLOC_ARENA_MAX=(\d+)", (ROOT / "Dockerfile").read_text(), re.M)
+    assert found, "the Dockerfile sets no MALLOC_ARENA_MAX"
+    return int(found.group(1))
+
+
+def _arenas(arena_max: str | None) -> int:
     env = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
+    if arena_max is not None:
+        env["MALLOC_ARENA_MAX"] = arena_max
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, mode, *args],
+        [sys.executable, "-c", _PROBE],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -63,21 +67,15 @@ def _arenas(mode: str, *args: str) -> int:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    return int(done.stdout.splitlines()[-1])  # the last line: the app logs its start-up to stdout before it
+    return int(done.stdout.splitlines()[-1])
+
+
+def test_the_image_runs_with_one_malloc_arena() -> None:
+    assert _image_arena_max() == 1
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas exist on Linux only")
-def test_threads_share_the_capped_number_of_malloc_arenas() -> None:
-    assert _arenas("uncapped") > memory.DEFAULT_ARENAS  # what a many-threaded worker gets by default
-    assert _arenas("capped") <= memory.DEFAULT_ARENAS
-
-
-def test_an_operators_malloc_arena_max_is_left_to_glibc() -> None:
-    assert memory.limit_malloc_arenas({"MALLOC_ARENA_MAX": "4"}) is False
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas exist on Linux only")
-def test_the_app_applies_the_cap(emulator: Any, tmp_path: Path) -> None:
-    """Building the app caps the arenas of its process: measured in a fresh process, our code not stubbed."""
-    config = base_test_config(emulator, tmp_path)
-    assert _arenas("app", json.dumps(config)) <= memory.DEFAULT_ARENAS
+def test_threads_share_the_images_number_of_malloc_arenas() -> None:
+    arena_max = _image_arena_max()
+    assert _arenas(None) > arena_max  # what a many-threaded worker gets by default
+    assert _arenas(str(arena_max)) <= arena_max
