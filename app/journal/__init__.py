@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from app.sfmc.transport import DEADLINE_FACTOR
+
 from .delivery import Delivery
 from .delivery_values import CALLS_PER_ATTEMPT, DeliverySettings
 from .models import JournalEntry, UnsubscribeRequest
@@ -37,7 +39,7 @@ def init_app(app: Flask) -> None:
 
     journal = open_journal(app.config.get("DATABASE_URL"), app.instance_path)
     settings = DeliverySettings.from_config(app.config)
-    if settings.lease_seconds < CALLS_PER_ATTEMPT * 2 * settings.sfmc_timeout_seconds:
+    if settings.lease_seconds < CALLS_PER_ATTEMPT * DEADLINE_FACTOR * settings.sfmc_timeout_seconds:
         # A claim that ends while its call is still running lets a second worker send the same batch.
         logger.warning(
             "DELIVERY_LEASE_SECONDS is shorter than 8 x SFMC_TIMEOUT: slow calls may be sent twice",

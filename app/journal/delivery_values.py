@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.sfmc.models import MAX_REQUESTS_PER_CALL, OutcomeKind
+from app.sfmc.transport import DEADLINE_FACTOR
 
 from .events import AllSubscribersLists
 from .models import State
@@ -67,7 +68,7 @@ class DeliverySettings:
         """An inline attempt may outlive the page's budget: a token fetch, the call, a token refresh and one
         retry, each bounded by the client's total deadline of 2 x SFMC_TIMEOUT. The worker leaves it alone
         meanwhile."""
-        return max(self.lease_seconds, CALLS_PER_ATTEMPT * 2 * self.sfmc_timeout_seconds + 5)
+        return max(self.lease_seconds, CALLS_PER_ATTEMPT * DEADLINE_FACTOR * self.sfmc_timeout_seconds + 5)
 
 
 @dataclass
