@@ -14,8 +14,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from . import holes
 from .branding import brand_context
-from .dates import load_date_data, long_date
-from .i18n import SUPPORTED_LOCALES, default_locale, match_locale, select_locale
+from .dates import long_date
+from .i18n import default_locale, match_locale, select_locale
 from .page_cache import PAGE_CACHE_KEY, PageCache
 from .reasons import configured_reasons
 
@@ -32,7 +32,6 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
     Babel(app, locale_selector=select_locale)  # also gives templates _(), gettext() and {% trans %}
     app.jinja_env.filters["long_date"] = long_date
-    load_date_data(SUPPORTED_LOCALES)
 
     loaders = [FileSystemLoader(str(TEMPLATES))]
     if app.config.get("TEMPLATE_DIR"):

@@ -1,29 +1,61 @@
-"""The long date on the result page ("Recorded on 25 November 2026"): Babel's CLDR "long" format.
+"""The long date on the result page ("Recorded on 25 November 2026"): our own copy of CLDR's month names.
 
-The ``long_date`` filter is Flask-Babel's ``format_date(value, "long")``: the request's language, and a
-datetime in the user's timezone first. It keeps its own name because marketers' templates use it
-(docs/pages.md).
-
-Babel reads a language's CLDR data the first time it formats in it (a few MiB of Python objects).
-``load_date_data`` reads it for our languages when the app is built: under gunicorn's ``preload_app`` that
-is once, in the master, and every worker shares those pages instead of loading its own copy.
+Kept instead of Babel's ``format_date`` because of memory (a measured need, not a guess): with Babel the
+four languages' CLDR data costs each app worker 1–1.5 MiB of PSS and USS even when it is loaded once in the
+preloaded master (the pages a worker touches become its own), and that alone took the refactor's worker
+memory past its +10 % bound (`python -m bench.http`, docs/benchmarks.md, "The whole simpler-house refactor,
+side by side"). The four languages need only their "long" pattern and their month names, copied from CLDR
+(Babel 2.18); ``tests/flow/test_flow_languages.py`` checks every month of every language against Babel
+itself. Any other language falls back to Flask-Babel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 
-from babel import dates as babel_dates
-from flask_babel import format_date
+from flask_babel import format_date, get_locale, to_user_timezone
+
+#: Per language: the CLDR "long" date pattern as a format string, and the wide month names (format context).
+LONG_DATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "en": (
+        "{month} {day}, {year}",
+        (
+            "January", "February", "March", "April", "May", "June",
+            "July", "August", "September", "October", "November", "December",
+        ),
+    ),
+    "de": (
+        "{day}. {month} {year}",
+        (
+            "Januar", "Februar", "März", "April", "Mai", "Juni",
+            "Juli", "August", "September", "Oktober", "November", "Dezember",
+        ),
+    ),
+    "fr": (
+        "{day} {month} {year}",
+        (
+            "janvier", "février", "mars", "avril", "mai", "juin",
+            "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+        ),
+    ),
+    "es": (
+        "{day} de {month} de {year}",
+        (
+            "enero", "febrero", "marzo", "abril", "mayo", "junio",
+            "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+        ),
+    ),
+}  # fmt: skip
 
 
 def long_date(value: date | datetime) -> str:
-    """``value`` as the request's language writes a long date (Flask-Babel's ``dateformat("long")``)."""
-    return format_date(value, "long")
-
-
-def load_date_data(languages: Iterable[str]) -> None:
-    """Read Babel's data for the long dates of ``languages`` now, before any worker is forked."""
-    for language in languages:
-        babel_dates.format_date(date(2000, 1, 1), "long", locale=language)
+    """``value`` as the request's language writes a long date; a datetime in the user's timezone first,
+    exactly as Flask-Babel's ``dateformat("long")`` does."""
+    locale = get_locale()
+    known = LONG_DATES.get(str(locale)) if locale is not None else None
+    if known is None or not isinstance(value, date):
+        return format_date(value, "long")
+    if isinstance(value, datetime):
+        value = to_user_timezone(value)
+    pattern, months = known
+    return pattern.format(day=value.day, month=months[value.month - 1], year=value.year)

@@ -131,6 +131,18 @@ def test_the_pages_long_date_is_written_as_each_language_writes_it(app: Flask, l
         assert long_date(date(2026, 11, 25)) == "25. November 2026"
 
 
+@pytest.mark.parametrize("language", SUPPORTED_LOCALES)
+def test_the_apps_own_month_table_writes_what_babel_writes(language: str) -> None:
+    """``app/unsubscribe/dates.py`` keeps its own CLDR copy (memory); Babel itself is the reference."""
+    from app.unsubscribe.dates import LONG_DATES as APP_LONG_DATES
+
+    pattern, months = APP_LONG_DATES[language]
+    for month in range(1, 13):
+        day = date(2026, month, 9)
+        written = pattern.format(day=day.day, month=months[month - 1], year=day.year)
+        assert written == babel_dates.format_date(day, "long", locale=language)
+
+
 def test_one_click_answer_follows_accept_language(client: FlaskClient) -> None:
     response = client.post(
         link(subscriber_key="demo-003", **NEWSLETTER),
