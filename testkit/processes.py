@@ -134,3 +134,31 @@ def processes() -> Iterator[list[subprocess.Popen]]:
     finally:
         for process in reversed(started):
             stop_group(process)
+
+
+#: A process that opens a journal, holds a write transaction and says so (then sleeps until killed).
+_HOLD_WRITER = (
+    "import sys, time\n"
+    "from app.journal.store import open_journal\n"
+    "j = open_journal(sys.argv[1], sys.argv[2])\n"
+    "with j._transaction():\n"
+    "    print('holding', flush=True)\n"
+    "    time.sleep(float(sys.argv[3]))\n"
+)
+
+
+def hold_journal_writer(database_url: str, instance_path: Path, seconds: float = 120) -> subprocess.Popen:
+    """Another process holding the journal's write transaction, returned once it holds it; kill it to let go.
+
+    What a stuck or stopped writer on the same file looks like to the app (the tests of bounded lock waits
+    and of a writer killed mid-transaction).
+    """
+    holder = subprocess.Popen(
+        [PYTHON, "-c", _HOLD_WRITER, database_url, str(instance_path), str(seconds)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    return holder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -29,3 +30,12 @@ def link(locale: str | None = None, expires_at: int | None = None, **recipient: 
 
 def journal_entries(app: Flask) -> list[Any]:
     return app.extensions["journal"].entries()
+
+
+def template_dir(tmp_path: Path, files: dict[str, str], name: str = "templates") -> Path:
+    """A marketer's ``TEMPLATE_DIR`` under ``tmp_path`` holding ``files`` (file name -> template text)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for file_name, text in files.items():
+        (folder / file_name).write_text(text, encoding="utf-8")
+    return folder

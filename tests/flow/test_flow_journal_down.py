@@ -8,9 +8,7 @@ SQLite writer lock.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,8 @@ import requests
 from app.identity import Recipient
 from app.links import LinkClaims, mint
 from testkit.cli import flask_cli
-from tests.conftest import IN_CI, ROOT, TEST_SIGNING_KEY, free_port
+from testkit.processes import hold_journal_writer
+from tests.conftest import IN_CI, TEST_SIGNING_KEY, free_port
 from tests.ops.ops_helpers import app_environment, start_gunicorn, stop_process
 
 NEWSLETTER = {"job_id": "18099", "list_id": "17914", "batch_id": "0"}
@@ -136,22 +135,7 @@ def test_another_process_holding_the_writer_lock_gives_try_again_within_a_bound(
     holder = None
     try:
         assert _post(server.base_url, "demo-001").status_code == 200
-        script = (
-            "import sys, time\n"
-            "from app.journal.store import open_journal\n"
-            "j = open_journal(sys.argv[1], sys.argv[2])\n"
-            "with j._transaction():\n"
-            "    print('holding', flush=True)\n"
-            "    time.sleep(120)\n"
-        )
-        holder = subprocess.Popen(
-            [sys.executable, "-c", script, f"sqlite:///{database}", str(tmp_path)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        holder = hold_journal_writer(f"sqlite:///{database}", tmp_path)
         time.sleep(1.2)  # the write probe's cached answer (1 s) expires
         started = time.monotonic()
         answer = _post(server.base_url, "demo-003")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flow_helpers import NEWSLETTER, link
+from flow_helpers import NEWSLETTER, link, template_dir
 
 from app.unsubscribe.page_cache import PAGE_CACHE_KEY
 
@@ -94,9 +94,7 @@ def test_each_person_sees_their_own_address_and_link(make_app: Any) -> None:
 def test_a_template_that_prints_other_per_request_values_is_rendered_in_full(
     make_app: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, block: str
 ) -> None:
-    custom = tmp_path / "templates"
-    custom.mkdir()
-    (custom / "base.html").write_text('{% extends "layout.html" %}\n' + block + "\n", encoding="utf-8")
+    custom = template_dir(tmp_path, {"base.html": '{% extends "layout.html" %}\n' + block + "\n"})
     client = make_app(TEMPLATE_DIR=str(custom)).test_client()
     caplog.set_level(logging.WARNING, logger="app.unsubscribe.page_cache")
     requests = ROUNDS + 2
@@ -183,13 +181,13 @@ def test_a_template_that_branches_on_a_value_shows_each_person_their_own_branch(
 ) -> None:
     """A marketer's template may test the person's values however it likes: the cache never guesses which
     branch a person would get (it renders such a page in full, and says so once)."""
-    custom = tmp_path / "templates"
-    custom.mkdir()
-    (custom / "base.html").write_text(
-        '{% extends "layout.html" %}{% block brand %}'
-        '{% if list_id == "999" %}<p class="vip">VIP list</p>{% else %}<p class="std">ours</p>{% endif %}'
-        "{% endblock %}\n",
-        encoding="utf-8",
+    custom = template_dir(
+        tmp_path,
+        {
+            "base.html": '{% extends "layout.html" %}{% block brand %}'
+            '{% if list_id == "999" %}<p class="vip">VIP list</p>{% else %}<p class="std">ours</p>{% endif %}'
+            "{% endblock %}\n"
+        },
     )
     client = make_app(TEMPLATE_DIR=str(custom)).test_client()
     caplog.set_level(logging.WARNING, logger="app.unsubscribe.page_cache")
@@ -219,11 +217,13 @@ def test_a_template_that_branches_on_a_value_shows_each_person_their_own_branch(
 def test_a_template_that_uses_a_value_outside_hole_never_shows_it_to_another_person(
     make_app: Any, tmp_path: Path, printed: str
 ) -> None:
-    custom = tmp_path / "templates"
-    custom.mkdir()
-    (custom / "base.html").write_text(
-        '{% extends "layout.html" %}{% block brand %}<p class="mine">' + printed + "</p>{% endblock %}\n",
-        encoding="utf-8",
+    custom = template_dir(
+        tmp_path,
+        {
+            "base.html": '{% extends "layout.html" %}{% block brand %}<p class="mine">'
+            + printed
+            + "</p>{% endblock %}\n"
+        },
     )
     cached = make_app(TEMPLATE_DIR=str(custom)).test_client()
     full = make_app(TEMPLATE_DIR=str(custom), TEMPLATES_AUTO_RELOAD=True).test_client()

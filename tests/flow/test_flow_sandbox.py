@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from flow_helpers import NEWSLETTER, link
+from flow_helpers import NEWSLETTER, link, template_dir
 
 from tests.conftest import EMULATOR_CLIENT_SECRET, TEST_SIGNING_KEY
 from tests.live_http import live_server
@@ -79,14 +79,16 @@ def _assert_safe(body: str, status: int) -> None:
 def test_a_marketers_template_reaches_no_secret_and_no_python(
     make_app: Any, tmp_path: Path, probe: str
 ) -> None:
-    folder = tmp_path / "templates"
-    folder.mkdir()
-    (folder / "base.html").write_text(
-        '{% extends "layout.html" %}{% block head_extra %}<meta name="probe" content="[[' + probe + ']]">'
-        "{% endblock %}",
-        encoding="utf-8",
+    folder = template_dir(
+        tmp_path,
+        {
+            "base.html": '{% extends "layout.html" %}{% block head_extra %}<meta name="probe" content="[['
+            + probe
+            + ']]">'
+            "{% endblock %}",
+            "index.html": "<p>[[" + probe + "]]</p>",
+        },
     )
-    (folder / "index.html").write_text("<p>[[" + probe + "]]</p>", encoding="utf-8")
     app = make_app(
         TEMPLATE_DIR=str(folder),
         METRICS_TOKEN=METRICS_TOKEN,

@@ -6,17 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flow_helpers import NEWSLETTER, link
+from flow_helpers import NEWSLETTER, link, template_dir
 
 
 def test_template_dir_base_overrides_blocks_and_keeps_the_form(make_app: Any, tmp_path: Path) -> None:
-    custom = tmp_path / "brand-templates"
-    custom.mkdir()
-    (custom / "base.html").write_text(
-        '{% extends "layout.html" %}\n'
-        '{% block brand %}<p class="acme-brand">ACME Mail Club</p>{% endblock %}\n'
-        "{% block footer_links %}<p>ACME Ltd, 1 Main Street</p>{% endblock %}\n",
-        encoding="utf-8",
+    custom = template_dir(
+        tmp_path,
+        {
+            "base.html": '{% extends "layout.html" %}\n'
+            '{% block brand %}<p class="acme-brand">ACME Mail Club</p>{% endblock %}\n'
+            "{% block footer_links %}<p>ACME Ltd, 1 Main Street</p>{% endblock %}\n"
+        },
+        name="brand-templates",
     )
     client = make_app(TEMPLATE_DIR=str(custom)).test_client()
     html = client.get(link(subscriber_key="demo-001", **NEWSLETTER)).get_data(as_text=True)

@@ -20,6 +20,7 @@ from app.journal import queries
 from app.journal.models import Scope, Source, State, UnsubscribeRequest
 from app.journal.store import Journal, open_journal
 from app.journal.values import REQUEST_COLUMNS, AttemptResult, utcnow
+from testkit.processes import hold_journal_writer
 
 
 @pytest.fixture
@@ -376,20 +377,9 @@ def test_sqlite_writers_of_many_threads_and_processes_all_commit(tmp_path: Path)
 
 def test_a_writer_killed_mid_transaction_does_not_stall_the_sqlite_journal(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'killed.sqlite3'}"
-    script = (
-        "import sys, time\n"
-        "from app.journal.store import open_journal\n"
-        "j = open_journal(sys.argv[1], sys.argv[2])\n"
-        "with j._transaction():\n"
-        "    print('holding', flush=True)\n"
-        "    time.sleep(60)\n"
-    )
     journal = open_journal(url, tmp_path)
-    child = subprocess.Popen(
-        [sys.executable, "-c", script, url, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+    child = hold_journal_writer(url, tmp_path, seconds=60)
     try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
         done = threading.Event()
         recorder = threading.Thread(
             target=lambda: (journal.record(request_for("demo-008", NEWSLETTER)), done.set())
