@@ -201,6 +201,10 @@ class Account:
         """The most recent send to the subscriber (any job), None if never sent anything."""
         return self._index().latest_send.get(subscriber.id)
 
+    def forget_lookups(self) -> None:
+        """Drop the lookup index (an identifying field changed); the next lookup builds it again."""
+        self._lookup = None
+
     def _index(self) -> _Index:
         """Lookups by key, email and (subscriber, job), built on first use and again whenever subscribers or
         sends were added or removed (their identifying fields never change), so a call costs the same with
