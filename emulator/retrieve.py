@@ -103,8 +103,6 @@ def _rows(account: Account, token_mid: int, object_type: ObjectType, query: Retr
     if query.filter is not None:
         _check_filter(query.filter, object_type)
     units = _units(account, token_mid, query)
-    if object_type.name == "BusinessUnit":  # a unit sees the units below it: the filter picks one
-        units = list(dict.fromkeys(m for unit in units for m in account.units_below(unit)))
     keys = _pinned_keys(query.filter)
     return [
         row

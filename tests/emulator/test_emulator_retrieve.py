@@ -162,8 +162,12 @@ def test_business_unit_master_unsubscribe_behavior(emulator, token: str) -> None
     assert [(r["ID"], r["Name"], r["MasterUnsubscribeBehavior"]) for r in child.rows] == [
         (CHILD_MID, "Demo Brand (child unit)", "BUSINESS_UNIT_ONLY")
     ]
-    parent = retrieve(emulator.base_url, token, "BusinessUnit", props, simple_filter("ID", PARENT_MID))
-    assert [r["MasterUnsubscribeBehavior"] for r in parent.rows] == ["ENTIRE_ENTERPRISE"]
+    parent = retrieve(emulator.base_url, token, "BusinessUnit", props)
+    assert [(r["ID"], r["MasterUnsubscribeBehavior"]) for r in parent.rows] == [
+        (PARENT_MID, "ENTIRE_ENTERPRISE")
+    ]
+    everywhere = retrieve(emulator.base_url, token, "BusinessUnit", ["ID"], query_all_accounts=True)
+    assert [r["ID"] for r in everywhere.rows] == [PARENT_MID, CHILD_MID]
 
 
 @pytest.mark.parametrize(
