@@ -58,8 +58,8 @@ class ObjectCalls:
         """Every object ``query`` finds, following ``MoreDataAvailable`` with ``ContinueRequest`` to the end.
 
         ``timeout`` (default SFMC_TIMEOUT) is each HTTP call's connect/read timeout, as for Execute, and
-        the **whole** Retrieve (every page, a token refresh) ends within ``DEADLINE_FACTOR`` x ``timeout``,
-        what one Execute call may take. Raises ``SfmcRetrieveError`` (``Error: …``, or more than
+        the **whole** Retrieve (every page, the retry after a token refresh; not a token request itself)
+        ends within ``DEADLINE_FACTOR`` x ``timeout``, what one Execute call may take. Raises ``SfmcRetrieveError`` (``Error: …``, or more than
         ``max_pages`` pages), ``SfmcTransientError``, ``SfmcAuthError``, ``SfmcProtocolError``,
         ``SfmcRequestError``. A Retrieve changes nothing: any failure may be retried by the caller.
         """
