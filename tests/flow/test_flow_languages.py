@@ -28,14 +28,14 @@ TRANSLATIONS = ROOT / "translations"
 HEADINGS = {"en": "Unsubscribe", "de": "Abmelden", "fr": "Se désabonner", "es": "Darse de baja"}
 REASON_TEXT = {
     "en": "Too many emails",
-    "de": "Zu viele E-Mails",
-    "fr": "Trop d’e-mails",
-    "es": "Demasiados correos",
+    "de": "Ich erhalte zu viele E-Mails",
+    "fr": "Je reçois trop d’e-mails",
+    "es": "Recibo demasiados correos",
 }
 DONE = {
     "en": "You are unsubscribed",
     "de": "Sie sind abgemeldet",
-    "fr": "Vous êtes désabonné",
+    "fr": "Désabonnement confirmé",
     "es": "Se ha dado de baja",
 }
 
@@ -164,7 +164,7 @@ def test_page_reason_labels_are_the_journals_english_labels(app: Flask) -> None:
     with app.test_request_context("/"), force_locale("en"):
         assert {code: str(label) for code, label in REASON_LABELS.items()} == ENGLISH_REASONS
     with app.test_request_context("/"), force_locale("de"):
-        assert str(REASON_LABELS["too_many"]) == "Zu viele E-Mails"
+        assert str(REASON_LABELS["too_many"]) == "Ich erhalte zu viele E-Mails"
 
 
 def test_template_gettext_translates_escapes_and_formats_like_jinjas_own(app: Flask) -> None:
