@@ -135,6 +135,23 @@ def _log_level(value: str) -> str:
     return level
 
 
+def timezone_name(value: str) -> str:
+    """An IANA time-zone name (``Europe/Berlin``) as the date formatting knows it, else ``ValueError``.
+
+    Empty means UTC. Public so that other checks (a per-unit brand's ``timezone``) validate exactly as
+    this setting does. Looked up with Babel, which uses the time-zone data Flask-Babel converts with (pytz).
+    """
+    from babel.dates import get_timezone
+
+    name = value.strip()
+    if not name:
+        return "UTC"
+    try:
+        return str(get_timezone(name))
+    except LookupError:
+        raise ValueError(f"{name!r} is not an IANA time-zone name such as Europe/Berlin") from None
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -275,6 +292,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BRAND_PRIMARY_COLOR", _text, "#0b5cad", "Button and link colour (keep 4.5:1 on white)"),
     Setting("BRAND_PRIVACY_URL", _optional_url, None, "Link to the privacy notice"),
     Setting("BRAND_CONTACT_URL", _optional_text, None, "Contact link (URL or mailto:)"),
+    Setting(
+        "BRAND_TIMEZONE",
+        timezone_name,
+        "UTC",
+        "IANA time zone the pages' dates are written in (e.g. Europe/Berlin), so 'Recorded on' shows the "
+        "brand's day",
+    ),
     Setting(
         "UNSUB_REASONS",
         _csv_list,

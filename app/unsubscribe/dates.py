@@ -7,6 +7,11 @@ memory past its +10 % bound (`python -m bench.http`, docs/benchmarks.md, "The wh
 side by side"). The four languages need only their "long" pattern and their month names, copied from CLDR
 (Babel 2.18); ``tests/flow/test_flow_languages.py`` checks every month of every language against Babel
 itself. Any other language falls back to Flask-Babel.
+
+Two things on top of CLDR: French writes the first of a month as an ordinal ("1er décembre 2026", the
+usual French rule, which CLDR's plain "1 décembre" lacks), and a datetime is shown on the day it is in
+the brand's time zone (``BRAND_TIMEZONE``, Flask-Babel's default time zone), so a visitor just after
+local midnight does not see yesterday's date.
 """
 
 from __future__ import annotations
@@ -47,10 +52,19 @@ LONG_DATES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 
+#: How a language writes day 1 when it is not just the number.
+FIRST_OF_MONTH: dict[str, str] = {"fr": "1er"}
+
+
+def use_brand_timezone(config: dict[str, object]) -> None:
+    """Make ``BRAND_TIMEZONE`` Flask-Babel's time zone (before ``Babel(app)``): every date a page writes,
+    ``long_date`` and a template's own ``dateformat`` alike, is then the brand's local day."""
+    config["BABEL_DEFAULT_TIMEZONE"] = config.get("BRAND_TIMEZONE") or "UTC"
+
 
 def long_date(value: date | datetime) -> str:
-    """``value`` as the request's language writes a long date; a datetime in the user's timezone first,
-    exactly as Flask-Babel's ``dateformat("long")`` does."""
+    """``value`` as the request's language writes a long date; a datetime in the brand's time zone first,
+    exactly as Flask-Babel's ``dateformat("long")`` does (naive datetimes are UTC)."""
     locale = get_locale()
     known = LONG_DATES.get(str(locale)) if locale is not None else None
     if known is None or not isinstance(value, date):
@@ -58,4 +72,5 @@ def long_date(value: date | datetime) -> str:
     if isinstance(value, datetime):
         value = to_user_timezone(value)
     pattern, months = known
-    return pattern.format(day=value.day, month=months[value.month - 1], year=value.year)
+    day = FIRST_OF_MONTH.get(str(locale), "1") if value.day == 1 else str(value.day)
+    return pattern.format(day=day, month=months[value.month - 1], year=value.year)
