@@ -287,11 +287,6 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Folder whose templates take precedence over the built-in ones",
     ),
-    Setting("BRAND_NAME", _text, "Example Newsletters", "Sender name shown on every page"),
-    Setting("BRAND_LOGO_URL", _optional_text, None, "Logo URL (served by you; no referrer sent)"),
-    Setting("BRAND_PRIMARY_COLOR", _text, "#0b5cad", "Button and link colour (keep 4.5:1 on white)"),
-    Setting("BRAND_PRIVACY_URL", _optional_url, None, "Link to the privacy notice"),
-    Setting("BRAND_CONTACT_URL", _optional_text, None, "Contact link (URL or mailto:)"),
     Setting(
         "BRAND_TIMEZONE",
         timezone_name,
@@ -299,6 +294,11 @@ SETTINGS: tuple[Setting, ...] = (
         "IANA time zone the pages' dates are written in (e.g. Europe/Berlin), so 'Recorded on' shows the "
         "brand's day",
     ),
+    Setting("BRAND_NAME", _text, "Example Newsletters", "Sender name shown on every page"),
+    Setting("BRAND_LOGO_URL", _optional_text, None, "Logo URL (served by you; no referrer sent)"),
+    Setting("BRAND_PRIMARY_COLOR", _text, "#0b5cad", "Button and link colour (keep 4.5:1 on white)"),
+    Setting("BRAND_PRIVACY_URL", _optional_url, None, "Link to the privacy notice"),
+    Setting("BRAND_CONTACT_URL", _optional_text, None, "Contact link (URL or mailto:)"),
     Setting(
         "UNSUB_REASONS",
         _csv_list,

@@ -14,7 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from . import holes
 from .branding import brand_context
-from .dates import long_date, use_brand_timezone
+from .dates import long_date
 from .i18n import default_locale, match_locale, select_locale
 from .page_cache import PAGE_CACHE_KEY, PageCache
 from .reasons import configured_reasons
@@ -30,8 +30,10 @@ def init_app(app: Flask) -> None:
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
-    use_brand_timezone(app.config)
-    Babel(app, locale_selector=select_locale)  # also gives templates _(), gettext() and {% trans %}
+    from .dates import brand_timezone
+
+    # Babel also gives templates _(), gettext() and {% trans %}; dates are the brand's local day.
+    Babel(app, locale_selector=select_locale, timezone_selector=brand_timezone)
     app.jinja_env.filters["long_date"] = long_date
 
     loaders = [FileSystemLoader(str(TEMPLATES))]

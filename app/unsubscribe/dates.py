@@ -10,7 +10,7 @@ itself. Any other language falls back to Flask-Babel.
 
 Two things on top of CLDR: French writes the first of a month as an ordinal ("1er décembre 2026", the
 usual French rule, which CLDR's plain "1 décembre" lacks), and a datetime is shown on the day it is in
-the brand's time zone (``BRAND_TIMEZONE``, Flask-Babel's default time zone), so a visitor just after
+the brand's time zone (``BRAND_TIMEZONE``, through Flask-Babel's time-zone selector), so a visitor just after
 local midnight does not see yesterday's date.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask import current_app, g, has_request_context
 from flask_babel import format_date, get_locale, to_user_timezone
 
 #: Per language: the CLDR "long" date pattern as a format string, and the wide month names (format context).
@@ -56,10 +57,20 @@ LONG_DATES: dict[str, tuple[str, tuple[str, ...]]] = {
 FIRST_OF_MONTH: dict[str, str] = {"fr": "1er"}
 
 
-def use_brand_timezone(config: dict[str, object]) -> None:
-    """Make ``BRAND_TIMEZONE`` Flask-Babel's time zone (before ``Babel(app)``): every date a page writes,
-    ``long_date`` and a template's own ``dateformat`` alike, is then the brand's local day."""
-    config["BABEL_DEFAULT_TIMEZONE"] = config.get("BRAND_TIMEZONE") or "UTC"
+def brand_timezone() -> str:
+    """Flask-Babel's time-zone selector: the zone of the page's brand, so every date a page writes
+    (``long_date``, a template's own ``dateformat``) is that brand's local day.
+
+    ``BRAND_TIMEZONE``, or the link's business unit's own ``BRAND_<MID>_TIMEZONE`` when it sets one (the
+    units' brand settings are ``config["BRAND_UNITS"]``, keyed by MID; ``g.link_mid`` is the link's unit).
+    """
+    config = current_app.config
+    zone = config.get("BRAND_TIMEZONE") or "UTC"
+    mid = g.get("link_mid") if has_request_context() else None
+    if mid is not None:
+        unit = (config.get("BRAND_UNITS") or {}).get(str(mid)) or {}
+        zone = unit.get("BRAND_TIMEZONE") or zone
+    return zone
 
 
 def long_date(value: date | datetime) -> str:

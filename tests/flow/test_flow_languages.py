@@ -146,6 +146,28 @@ def test_the_recorded_date_is_the_brands_day(
     assert expected in page
 
 
+def test_a_business_units_own_timezone_wins_for_its_links(make_app: Any) -> None:
+    """``BRAND_<MID>_TIMEZONE`` (the units' brand settings, ``config["BRAND_UNITS"]``) for a link of that
+    unit (``g.link_mid``); every other page keeps ``BRAND_TIMEZONE``."""
+    from datetime import UTC, datetime
+
+    from flask import g
+
+    from app.unsubscribe.dates import long_date
+
+    app = make_app(BRAND_TIMEZONE="America/New_York")
+    app.config["BRAND_UNITS"] = {"510001001": {"BRAND_TIMEZONE": "Asia/Tokyo"}}
+    instant = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    for mid, expected in (
+        (510001001, "1er décembre 2026"),
+        (510001000, "30 novembre 2026"),
+        (None, "30 novembre 2026"),
+    ):
+        with app.test_request_context("/?lang=fr"):
+            g.link_mid = mid
+            assert long_date(instant) == expected, mid
+
+
 @pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "CET+1", "../../etc/passwd", "Euro"])
 def test_a_brand_timezone_that_is_not_an_iana_name_stops_start_up_with_its_name(zone: str) -> None:
     from config import ConfigError, load_config, timezone_name
