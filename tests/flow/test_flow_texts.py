@@ -118,6 +118,18 @@ def test_placeholders_are_exactly_the_msgids(language: str) -> None:
     assert wrong == []
 
 
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_no_text_has_doubled_or_edge_spaces(language: str) -> None:
+    """Two spaces in a row (ordinary or no-break) or a space at either end is a slip, never wanted."""
+    slips = [
+        text
+        for message in _catalog(language)
+        for text in _texts(message)
+        if re.search(r"\s\s", text) or text != text.strip()
+    ]
+    assert slips == []
+
+
 def test_every_french_text_has_french_typography() -> None:
     problems = {
         text: found
@@ -139,6 +151,7 @@ def test_every_french_text_has_french_typography() -> None:
         ("Merci !", "' ' before '!'"),
         ("Il n'y a rien", "straight apostrophe"),
         (f"«{NNBSP}oui»", "no no-break space before »"),
+        ("« oui »", "no no-break space after «"),
     ],
 )
 def test_the_french_typography_check_catches_each_mistake(text: str, problem: str) -> None:
