@@ -135,6 +135,23 @@ def _log_level(value: str) -> str:
     return level
 
 
+def timezone_name(value: str) -> str:
+    """An IANA time-zone name (``Europe/Berlin``) as the date formatting knows it, else ``ValueError``.
+
+    Empty means UTC. Public so that other checks (a per-unit brand's ``timezone``) validate exactly as
+    this setting does. Looked up with Babel, which uses the time-zone data Flask-Babel converts with (pytz).
+    """
+    from babel.dates import get_timezone
+
+    name = value.strip()
+    if not name:
+        return "UTC"
+    try:
+        return str(get_timezone(name))
+    except LookupError:
+        raise ValueError(f"{name!r} is not an IANA time-zone name such as Europe/Berlin") from None
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -269,6 +286,13 @@ SETTINGS: tuple[Setting, ...] = (
         _optional_text,
         None,
         "Folder whose templates take precedence over the built-in ones",
+    ),
+    Setting(
+        "BRAND_TIMEZONE",
+        timezone_name,
+        "UTC",
+        "IANA time zone the pages' dates are written in (e.g. Europe/Berlin), so 'Recorded on' shows the "
+        "brand's day",
     ),
     Setting("BRAND_NAME", _text, "Example Newsletters", "Sender name shown on every page"),
     Setting("BRAND_LOGO_URL", _optional_text, None, "Logo URL (served by you; no referrer sent)"),

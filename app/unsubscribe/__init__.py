@@ -30,7 +30,10 @@ def init_app(app: Flask) -> None:
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
-    Babel(app, locale_selector=select_locale)  # also gives templates _(), gettext() and {% trans %}
+    from .dates import brand_timezone
+
+    # Babel also gives templates _(), gettext() and {% trans %}; dates are the brand's local day.
+    Babel(app, locale_selector=select_locale, timezone_selector=brand_timezone)
     app.jinja_env.filters["long_date"] = long_date
 
     loaders = [FileSystemLoader(str(TEMPLATES))]
