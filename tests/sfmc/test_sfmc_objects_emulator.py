@@ -116,8 +116,8 @@ def test_business_units_and_their_master_unsubscribe_behaviour(
         CHILD, "Demo Brand (child unit)", "BUSINESS_UNIT_ONLY"
     )
     assert client.retrieve_business_unit(PARENT).master_unsubscribe_behavior == "ENTIRE_ENTERPRISE"
-    # The parent's token sees both units: without a MID (or SFMC_ACCOUNT_ID) which is its own is unknown.
-    assert client.retrieve_business_unit() is None
+    # Without a MID (nor SFMC_ACCOUNT_ID) no filter is sent, and the answer is the token's own unit.
+    assert client.retrieve_business_unit().mid == PARENT
     own = recording_client(emulator, SFMC_ACCOUNT_ID=PARENT)
     assert own.retrieve_business_unit().mid == PARENT
     own.close()
