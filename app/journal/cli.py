@@ -21,7 +21,7 @@ from flask.cli import AppGroup
 
 from .importing import ImportProblem, decode_import, parse_import
 from .models import JournalEntry
-from .values import REQUEST_COLUMNS, JournalError
+from .values import REQUEST_COLUMNS, JournalError, request_values
 from .worker import run_forever, run_once, stop_on_signals
 
 
@@ -185,7 +185,6 @@ def export_command(fmt: str, output: IO[str]) -> None:
 
 
 def _export_row(entry: JournalEntry) -> dict[str, Any]:
-    request = entry.request
     values: dict[str, Any] = {
         "id": entry.id,
         "state": str(entry.state),
@@ -195,12 +194,9 @@ def _export_row(entry: JournalEntry) -> dict[str, Any]:
         "updated_at": entry.updated_at,
         "finished_at": entry.finished_at,
         "next_attempt_at": entry.next_attempt_at,
-        **request.recipient.as_dict(),
-        "scope": str(request.scope),
-        "reason_code": request.reason_code,
-        "reason_text": request.reason_text,
-        "language": request.language,
-        "source": str(request.source),
+        # Who, which send, what was asked: action and target list tell a preference change from an
+        # unsubscribe (``REQUEST_COLUMNS``, the table's own columns, in order).
+        **dict(zip(REQUEST_COLUMNS, request_values(entry.request), strict=True)),
         "last_error": entry.last_error,
         "error_code": entry.error_code,
         "sfmc_request_id": entry.sfmc_request_id,
