@@ -140,6 +140,7 @@ GET_ENTRY = "SELECT * FROM journal_entries WHERE id = ?"
 ENTRIES = "SELECT * FROM journal_entries WHERE id > ? ORDER BY id LIMIT ?"
 ENTRIES_IN_STATE = "SELECT * FROM journal_entries WHERE id > ? AND state = ? ORDER BY id LIMIT ?"
 COUNTS_BY_STATE = "SELECT state, COUNT(*) AS n FROM journal_entries GROUP BY state"
+COUNTS_BY_ACTION = "SELECT action, state, COUNT(*) AS n FROM journal_entries GROUP BY action, state"
 OLDEST_PENDING = "SELECT MIN(created_at) AS oldest FROM journal_entries WHERE state = 'pending'"
 POSSIBLE_DUPLICATES = "SELECT COALESCE(SUM(duplicates), 0) AS n FROM journal_entries"
 
