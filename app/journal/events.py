@@ -23,6 +23,7 @@ import regex
 
 from app.identity import Recipient
 from app.sfmc.models import LogUnsubEvent
+from app.sfmc.objects import ListStatusChange
 
 from .models import REASON_LABELS, Action, Scope, Source, UnsubscribeRequest
 
@@ -160,15 +161,13 @@ def to_event(
     return LogUnsubEvent(recipient.without_blanks(), reason=reason_text(request))
 
 
-def to_change(request: UnsubscribeRequest) -> Any:
+def to_change(request: UnsubscribeRequest) -> ListStatusChange | str:
     """The Subscriber Update a list change becomes (a ``ListStatusChange``), or the text of why it cannot
     be sent (it is then rejected without a call).
 
     Only the SubscriberKey and the MID (``Client/ID``) name the subscriber: an Update that carried the
     link's EmailAddress would also *change* the subscriber's address to it, and a link can be old.
     """
-    from app.sfmc import ListStatusChange
-
     who = request.recipient.without_blanks()
     if not who.subscriber_key:
         return "a list change needs the SubscriberKey"
