@@ -1,8 +1,8 @@
 """``/favicon.ico``: browsers ask for it on their own, so it is answered instead of counted as a 404.
 
 The global brand's ``BRAND_FAVICON_URL`` (https) when set, by a redirect; otherwise the small neutral icon
-in ``static/favicon.ico`` (an envelope, no brand). Pages also name their brand's icon in ``<link rel="icon">``,
-so a business unit's icon shows on that unit's pages.
+in ``static/favicon.ico`` (an envelope, no brand). Pages also name their brand's icon in
+``<link rel="icon">``, so a business unit's icon shows on that unit's pages.
 """
 
 from __future__ import annotations

@@ -54,9 +54,9 @@ def chromium_trusting_any_certificate() -> Iterator[webdriver.Chrome]:
 def https_stylesheets(tmp_path: Path) -> Iterator[int]:
     """An HTTPS server on loopback (self-signed) serving /own.css and /other.css; yields its port."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
-        + ["-keyout", str(key), "-out", str(cert)],
+        [*request, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
