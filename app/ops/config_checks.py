@@ -92,8 +92,8 @@ def _allowed_image(url: str) -> bool:
 
 
 def _page_findings(values: Mapping[str, Any], environment: Environment | None) -> Iterator[Finding]:
+    from app.journal.models import REASON_LABELS
     from app.unsubscribe.i18n import SUPPORTED_LOCALES, match_locale
-    from app.unsubscribe.reasons import REASON_LABELS
 
     locale = values.get("DEFAULT_LOCALE")
     if isinstance(locale, str) and match_locale(locale) is None:

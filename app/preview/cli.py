@@ -1,6 +1,7 @@
 """``flask preview``: every page state in every language, as the configured brand shows them, into a folder.
 
     .venv/bin/flask preview --out build/preview [--mid MID] [--lang de --lang fr] [--state form …]
+                            [--local-copy https://cdn.example.com/brand.css=brand.css]
                             [--screenshots/--no-screenshots]
 
 It uses the deployment's own settings (brand, ``TEMPLATE_DIR``, reasons, languages) and replaces only
@@ -46,13 +47,25 @@ from .session import PreviewPage, people_of, preview_app, running_emulator
 )
 @click.option("--state", "names", multiple=True, help="Only these states (repeatable); default: all.")
 @click.option(
+    "--local-copy",
+    "local_copies",
+    multiple=True,
+    metavar="URL=FILE",
+    help="Show FILE where the pages load URL (repeatable): a stylesheet or logo not published yet.",
+)
+@click.option(
     "--screenshots/--no-screenshots",
     "want_pngs",
     default=True,
     help="PNGs at 375 and 1280 px where Chromium is installed (default: yes).",
 )
 def preview_command(
-    out: Path, mid: str | None, langs: tuple[str, ...], names: tuple[str, ...], want_pngs: bool
+    out: Path,
+    mid: str | None,
+    langs: tuple[str, ...],
+    names: tuple[str, ...],
+    local_copies: tuple[str, ...],
+    want_pngs: bool,
 ) -> None:
     """Write every page state in every language as static HTML (and PNGs), with an index.html."""
     states = registered_states()
@@ -63,13 +76,14 @@ def preview_command(
         )
     if mid is not None and not mid.isdigit():
         raise click.UsageError("--mid must be a business unit's MID (digits)")
+    local = _local_copies(local_copies)
     states = [state for state in states if not names or state.name in names]
     languages = list(langs or SUPPORTED_LOCALES)
     written: list[Written] = []
     out.mkdir(parents=True, exist_ok=True)
     logging.disable(logging.ERROR)  # the states provoke failures on purpose; the pages are what counts
     try:
-        brand, css = _write_pages(out, mid, languages, states, written)
+        brand, css = _write_pages(out, mid, languages, states, written, local)
     finally:
         logging.disable(logging.NOTSET)
     browser = chromium() if want_pngs else None
@@ -86,8 +100,23 @@ def preview_command(
         sys.exit(1)
 
 
+def _local_copies(pairs: tuple[str, ...]) -> dict[str, Path]:
+    local: dict[str, Path] = {}
+    for pair in pairs:
+        url, sign, file = pair.rpartition("=")  # a URL may hold "=", a file name seldom does
+        if not sign or not url.startswith("https://") or not Path(file).is_file():
+            raise click.UsageError(f"--local-copy {pair!r}: give https://…=FILE with a file that exists")
+        local[url] = Path(file)
+    return local
+
+
 def _write_pages(
-    out: Path, mid: str | None, languages: list[str], states: list[PageState], written: list[Written]
+    out: Path,
+    mid: str | None,
+    languages: list[str],
+    states: list[PageState],
+    written: list[Written],
+    local: dict[str, Path],
 ) -> tuple[str, str]:
     """Reach every state in every language and write its page; the brand's name and the stylesheet's
     file (for the index)."""
@@ -100,7 +129,7 @@ def _write_pages(
             # One app and journal per language: each language's states start from nobody unsubscribed.
             with preview_app(emulator, url, mid, Path(scratch) / f"{lang}.sqlite3") as app:
                 client = app.test_client()
-                copier = AssetCopier(client, out)
+                copier = AssetCopier(client, out, local)
                 key = app.config["LINK_SIGNING_KEYS"][0]
                 page = PreviewPage(client, lang, people, emulator, signing_key=key)
                 (out / lang).mkdir(exist_ok=True)

@@ -50,12 +50,20 @@ class Written:
 
 
 class AssetCopier:
-    """Fetches this app's assets through the test client into ``out/assets/``, each once."""
+    """Fetches this app's assets through the test client into ``out/assets/``, each once; and puts local
+    files in for URLs on other hosts that are not published yet (``local``: URL -> file)."""
 
-    def __init__(self, client: FlaskClient, out: Path) -> None:
+    def __init__(self, client: FlaskClient, out: Path, local: dict[str, Path] | None = None) -> None:
         self.client = client
         self.folder = out / "assets"
         self.saved: dict[str, str] = {}
+        self.local = {}
+        for url, path in (local or {}).items():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256(url.encode()).hexdigest()[:8]
+            name = f"local-{digest}-{re.sub(r'[^A-Za-z0-9._-]', '_', path.name)}"
+            shutil.copyfile(path, self.folder / name)
+            self.local[html.escape(url)] = name
 
     def local_name(self, url: str) -> str:
         """The file name under assets/ for the app URL ``url``, fetched on first use."""
@@ -83,6 +91,8 @@ class AssetCopier:
             return f"{match[1]}{match[2]}{up}assets/{name}{match[2]}"
 
         page = _ASSET.sub(asset, page)
+        for url, name in self.local.items():
+            page = re.sub(rf"""((?:href|src)=)(["']){re.escape(url)}\2""", rf"\1\2{up}assets/{name}\2", page)
         return _ACTION.sub(lambda m: f"{m[1]}{m[2]}#{m[2]}", page)
 
 

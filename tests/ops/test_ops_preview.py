@@ -139,6 +139,32 @@ def test_screenshots_of_each_page_at_375_and_1280_px_where_chromium_is_installed
     assert _png_size(out / "fr" / "form-375.png")[1] > 812  # the whole form, not the first screenful
 
 
+def test_a_stylesheet_not_published_yet_is_shown_from_a_local_file(emulator, tmp_path) -> None:
+    url = "https://cdn.acme.example/brand/acme.css?v=2&x=1"
+    local = tmp_path / "acme.css"
+    local.write_text("body { background: #fef6e4; }", encoding="utf-8")
+    env = app_environment(emulator, tmp_path, BRAND_STYLESHEET_URL=url)
+    out = tmp_path / "local"
+    done = flask_cli(
+        env,
+        "preview",
+        "--out",
+        str(out),
+        "--lang",
+        "en",
+        "--state",
+        "form",
+        "--local-copy",
+        f"{url}={local}",
+        "--no-screenshots",
+    )
+    assert done.returncode == 0, done.stderr
+    form = (out / "en" / "form.html").read_text(encoding="utf-8")
+    assert "cdn.acme.example" not in form
+    (copy,) = re.findall(r'href="\.\./assets/(local-[^"]+)"', form)
+    assert (out / "assets" / copy).read_text(encoding="utf-8") == local.read_text(encoding="utf-8")
+
+
 def test_an_unknown_state_or_a_mid_that_is_not_one_is_refused(emulator, tmp_path) -> None:
     env = app_environment(emulator, tmp_path)
     unknown = flask_cli(env, "preview", "--out", str(tmp_path / "x"), "--state", "nope")
