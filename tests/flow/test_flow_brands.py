@@ -200,3 +200,13 @@ def test_the_brand_favicon_is_named_by_the_pages_and_served_at_favicon_ico(make_
     assert '<link rel="icon" href="https://cdn.acme.example/favicon.png">' in client.get("/").text
     child = client.get(link(subscriber_key="child-001", **CHILD))
     assert '<link rel="icon" href="https://cdn.child.example/icon.png">' in child.text
+
+
+def test_a_contact_link_with_another_scheme_never_reaches_a_page(make_app) -> None:
+    client = make_app(
+        BRAND_CONTACT_URL="javascript:alert(document.domain)",
+        **{f"BRAND_{CHILD_MID}_CONTACT_URL": "data:text/html,hi"},
+    ).test_client()
+    for page in (client.get("/"), client.get(link(subscriber_key="child-001", **CHILD))):
+        assert page.status_code == 200
+        assert "javascript:" not in page.text and "data:text" not in page.text
