@@ -49,11 +49,37 @@ def plain_app(emulator_server: Any, tmp_path_factory: pytest.TempPathFactory) ->
             BRAND_PRIVACY_URL="https://www.example.com/privacy",
         )
     )
+    _add_named_list_form(app)
     try:
         with live_server(app) as base_url:
             yield app, base_url
     finally:
         close_app(app)
+
+
+#: A long list name, as the profile-center pages will fill it in (contracts.md D), for the worst case.
+LONG_LIST_NAME = "Weekly Deals and Offers from the Outdoor Shop"
+
+
+def _add_named_list_form(app: Flask) -> None:
+    """``/_layout/form``: the form as it reads once the view names the list and links the manage page
+    (``list_name``, ``manage_url``; until those views exist, this test route fills them)."""
+    from flask import render_template, request
+
+    from app.unsubscribe.forms import UnsubscribeForm
+
+    @app.get("/_layout/form")
+    def named_list_form() -> str:
+        form = UnsubscribeForm.for_link(None, True, app.extensions["unsubscribe_reasons"])
+        return render_template(
+            "unsubscribe/form.html",
+            form=form,
+            has_job_context=True,
+            masked_email="d•••@example.com",
+            list_name=LONG_LIST_NAME,
+            manage_url="/manage",
+            action=request.full_path,
+        )
 
 
 def _in_first_screen(driver: webdriver.Chrome, selector: str) -> dict[str, float]:
@@ -95,6 +121,24 @@ def test_the_button_is_on_the_first_screen_of_a_phone_in_every_language(
         reason = _in_first_screen(browser, 'input[name="reason"]')
         assert reason["top"] > button["bottom"]
         assert browser.find_elements(By.CSS_SELECTOR, 'form.unsubscribe-form input[name="reason"]')
+        assert axe_violations(browser) == []
+    finally:
+        set_viewport(browser, 1280)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_long_list_name_and_the_manage_link_keep_the_button_on_the_first_screen(
+    browser: webdriver.Chrome, plain_app: tuple[Flask, str], axe_available: None, language: str
+) -> None:
+    _app, base_url = plain_app
+    set_viewport(browser, *PHONE)
+    try:
+        browser.get(f"{base_url}/_layout/form?lang={language}")
+        assert LONG_LIST_NAME in browser.find_element(By.CSS_SELECTOR, ".scope-group").text
+        button = _in_first_screen(browser, 'form button[type="submit"]')
+        assert button["top"] >= 0 and button["bottom"] <= PHONE[1], (language, button)
+        manage = _in_first_screen(browser, ".manage a")
+        assert manage["top"] > button["bottom"]
         assert axe_violations(browser) == []
     finally:
         set_viewport(browser, 1280)
