@@ -15,6 +15,7 @@ in from the page's brand unless given.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +24,9 @@ from flask import current_app, has_app_context
 from flask_babel import gettext
 from jinja2 import pass_context
 from jinja2.runtime import Context
+
+logger = logging.getLogger(__name__)
+_unknown_keys: set[str] = set()
 
 #: Where the app keeps the content file's texts (``app.extensions``): key -> {locale: text}.
 TEXTS_KEY = "unsubscribe_texts"
@@ -87,8 +91,13 @@ def built_in(key: str, **values: Any) -> str:
 def choose_text(key: str, locale: str, own: Mapping[str, Mapping[str, str]], **values: Any) -> str:
     """The marketer's text ``key`` for ``locale`` (from ``own``) with ``values`` filled in, else ours."""
     if key not in BUILT_IN:
-        raise KeyError(f"page_text({key!r}): no such text; the keys are listed in docs/pages.md")
-    wanted = {name: value for name, value in values.items() if name in PLACEHOLDERS[key]}
+        # A typo in a marketer's template must not turn the form into an error page (no unsubscribe is
+        # refused): the key itself is shown, which a preview makes obvious, and the log says so once.
+        if key not in _unknown_keys:
+            _unknown_keys.add(key)
+            logger.warning("page_text(%r): no such text; the keys are listed in docs/pages.md", key)
+        return key
+    wanted = {name: values.get(name, "") for name in PLACEHOLDERS[key]}
     written = own.get(key, {}).get(locale)
     if written is not None:
         try:

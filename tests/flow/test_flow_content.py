@@ -208,3 +208,21 @@ def test_every_text_key_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "pages.md").read_text(encoding="utf-8")
     for key in BUILT_IN:
         assert f"`{key}`" in docs, key
+
+
+def test_a_typo_in_a_text_key_shows_the_key_instead_of_an_error_page(
+    make_app: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "typo"
+    (folder / "unsubscribe").mkdir(parents=True)
+    (folder / "unsubscribe" / "form.html").write_text(
+        '{% extends "built-in/unsubscribe/form.html" %}'
+        '{% block form_heading %}{{ page_text("form.headnig") }}{% endblock %}',
+        encoding="utf-8",
+    )
+    response = (
+        make_app(TEMPLATE_DIR=str(folder)).test_client().get(link(subscriber_key="demo-001", **NEWSLETTER))
+    )
+    assert response.status_code == 200
+    assert lxml_html.fromstring(response.get_data(as_text=True)).findtext(".//h1") == "form.headnig"
+    assert "page_text('form.headnig'): no such text" in caplog.text
