@@ -12,8 +12,7 @@ from flask import Flask
 from flask_babel import Babel, get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
-from . import content, holes
-from .branding import brand_context
+from . import branding, content, holes
 from .dates import long_date
 from .i18n import default_locale, match_locale, select_locale
 from .page_cache import PAGE_CACHE_KEY, PageCache
@@ -29,11 +28,15 @@ BUILT_IN_PREFIX = "built-in"
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, Flask-Babel, the template loader and the page context."""
+    from . import favicon  # noqa: F401 (adds /favicon.ico to the blueprint)
     from .views import bp
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
-    Babel(app, locale_selector=select_locale)  # also gives templates _(), gettext() and {% trans %}
+    from .dates import brand_timezone
+
+    # Babel also gives templates _(), gettext() and {% trans %}; dates are the brand's local day.
+    Babel(app, locale_selector=select_locale, timezone_selector=brand_timezone)
     app.jinja_env.filters["long_date"] = long_date
 
     # "built-in/unsubscribe/form.html" is always ours, so a marketer's unsubscribe/form.html can extend it
@@ -55,12 +58,12 @@ def init_app(app: Flask) -> None:
     app.extensions[TEXTS_KEY] = own.texts
     app.extensions["unsubscribe_reasons"] = catalog.offered(tuple(app.config["UNSUB_REASONS"]))
     app.jinja_env.globals["page_text"] = page_text
-    brand = brand_context(app.config)
+    branding.init_app(app)
 
     @app.context_processor
     def page_context() -> dict[str, object]:
         return {
-            "brand": brand,
+            "brand": branding.current_brand(),
             "page_locale": str(get_locale() or default_locale()),
         }
 
