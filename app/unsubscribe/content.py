@@ -160,6 +160,8 @@ def _texts(section: Any, found: list[str]) -> dict[str, dict[str, str]]:
 def _leaves(section: Any, prefix: str) -> list[tuple[str, Any]]:
     """``[texts.form.heading]`` and ``[texts."form.heading"]`` alike: (dotted key, its table of languages).
     A table is a leaf when one of its keys is a language or a value is not a table."""
+    if isinstance(section, dict) and not section and not prefix:
+        return []  # no [texts] at all (a file with reasons only), or an empty one
     if not isinstance(section, dict) or not section:
         return [(prefix, section)]
     if any(k in SUPPORTED_LOCALES or not isinstance(v, dict) for k, v in section.items()):

@@ -202,6 +202,20 @@ def test_no_file_is_no_problem(tmp_path: Path) -> None:
     assert content.problems(tmp_path) == [] and content.load(None) == content.Content()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[reasons.prefer_sms]\nreport = "Prefers SMS"\n',
+        '[texts."form.heading"]\nen = "Hi"\n',
+        "[texts]\n",
+        "",
+    ],
+)
+def test_a_file_with_one_section_only_has_no_problem(tmp_path: Path, text: str) -> None:
+    (tmp_path / "content.toml").write_text(text, encoding="utf-8")
+    assert content.problems(tmp_path) == []
+
+
 def test_every_text_key_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "pages.md").read_text(encoding="utf-8")
     for key in BUILT_IN:
