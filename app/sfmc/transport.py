@@ -104,11 +104,19 @@ class Transport:
         self.session.trust_env = False
 
     def post_soap(
-        self, url: str, envelope: bytes, *, timeout: float | None = None, action: str = "Execute"
+        self,
+        url: str,
+        envelope: bytes,
+        *,
+        timeout: float | None = None,
+        action: str = "Execute",
+        deadline: float | None = None,
     ) -> HttpReply:
         """POST an envelope with the SOAP 1.1 headers Marketing Cloud routes on (``SOAPAction: <action>``,
-        one of ``ACTION_HEADERS``)."""
-        return self._post(url, data=envelope, headers=ACTION_HEADERS[action], timeout=timeout)
+        one of ``ACTION_HEADERS``). ``deadline`` (``time.monotonic``) brings the call's total deadline
+        forward when it comes before ``DEADLINE_FACTOR`` x the timeout (a paged Retrieve's one deadline)."""
+        headers = ACTION_HEADERS[action]
+        return self._post(url, data=envelope, headers=headers, timeout=timeout, deadline=deadline)
 
     def post_json(self, url: str, payload: dict[str, Any], *, timeout: float | None = None) -> HttpReply:
         """POST a JSON document (the OAuth token request), under the same timeouts and deadline."""
@@ -123,10 +131,20 @@ class Transport:
         """Close pooled connections, so that a client dropped by a test or at exit leaves no socket open."""
         self.session.close()
 
-    def _post(self, url: str, *, data: bytes, headers: dict[str, str], timeout: float | None) -> HttpReply:
+    def _post(
+        self,
+        url: str,
+        *,
+        data: bytes,
+        headers: dict[str, str],
+        timeout: float | None,
+        deadline: float | None = None,
+    ) -> HttpReply:
         seconds = self.timeout if timeout is None else timeout
         started = time.monotonic()
-        deadline = _current.deadline = _Deadline(started + seconds * DEADLINE_FACTOR)
+        at = started + seconds * DEADLINE_FACTOR
+        at = at if deadline is None else min(at, deadline)
+        call_deadline = _current.deadline = _Deadline(at, started=started)
         try:
             response = self.session.post(
                 url,
@@ -146,7 +164,7 @@ class Transport:
                 seconds=time.monotonic() - started,
             )
         except requests.RequestException as exc:
-            raise _transient_error(exc, urlsplit(url).netloc or url, seconds, deadline) from exc
+            raise _transient_error(exc, urlsplit(url).netloc or url, seconds, call_deadline) from exc
         finally:
             _current.deadline = None
 
@@ -180,7 +198,7 @@ def _transient_error(
     """What a failed call means for the journal: above all, whether Marketing Cloud may have seen it."""
     if deadline.passed:
         return SfmcTransientError(
-            f"no complete answer from {host} within {seconds * DEADLINE_FACTOR:g} s", maybe_sent=True
+            f"no complete answer from {host} within {deadline.at - deadline.started:.2g} s", maybe_sent=True
         )
     if isinstance(exc, requests.ConnectTimeout):
         return SfmcTransientError(f"connect to {host} timed out", maybe_sent=False)
@@ -204,6 +222,7 @@ class _Deadline:
 
     at: float
     passed: bool = False
+    started: float = 0.0
 
 
 _current = threading.local()  # the deadline of the call running in this thread, for _DeadlineResponse

@@ -145,3 +145,24 @@ def test_the_calls_deadline_holds_over_tls(emulator: EmulatorServer, tls_drip: s
     assert caught.value.maybe_sent is True
     assert time.monotonic() - started < 2.0
     sfmc.close()
+
+
+def test_a_dripping_retrieve_is_cut_off_at_its_own_timeout(emulator: EmulatorServer) -> None:
+    """A Retrieve's ``timeout`` is its total deadline: a drip (each byte in time, SFMC_TIMEOUT 2 s) ends
+    when the Retrieve's 0.6 s are up, not at 2 x the read timeout."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/Service.asmx"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url, SFMC_TIMEOUT=2.0))
+        sfmc.tokens.current()
+        started = time.monotonic()
+        with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 0\.6 s"):
+            sfmc.retrieve_lists(timeout=0.6)
+        elapsed = time.monotonic() - started
+        assert 0.55 <= elapsed < 1.0, elapsed
+        sfmc.close()
+    finally:
+        server.shutdown()
+        server.server_close()
