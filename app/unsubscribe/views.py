@@ -22,6 +22,7 @@ from app.journal.values import JournalError
 from app.links import LinkClaims, TokenError, verify_with_app_keys
 
 from ..ops.errors import service_unavailable
+from ..preferences.directory import get_directory
 from ..privacy import masked_address
 from .branding import brand_stylesheet
 from .forms import UnsubscribeForm
@@ -78,7 +79,8 @@ def brand_css() -> Response:
 
 @bp.get("/unsubscribe")
 def show() -> tuple[str, int] | str:
-    """The form. Reads the link and nothing else: no journal entry, no call to Marketing Cloud."""
+    """The form. Reads the link, and the list's name from the list directory: no journal entry, and no
+    call to Marketing Cloud but the directory's one List Retrieve per business unit (bounded, cached)."""
     token = request.args.get("t", "")
     claims = _claims_or_none(token)
     if claims is None:
@@ -122,6 +124,7 @@ def submit() -> Any:
         scope=entry.request.scope.value,
         recorded_at=entry.created_at,
         offer_all=outcome is Outcome.NOT_FOUND and entry.request.scope is Scope.LIST,
+        list_name=_list_name(recipient) if entry.request.scope is Scope.LIST else None,
         action=_action_url(token),
         contact_url=current_app.config.get("BRAND_CONTACT_URL"),
     )
@@ -201,13 +204,23 @@ def _action_url(token: str) -> str:
     return f"{url}&{urlencode({'lang': lang})}" if lang else url
 
 
+def _list_name(recipient: Recipient) -> str | None:
+    """The name of the email's list in its business unit, or None (no list, not known yet, Marketing Cloud
+    unreachable): the pages then keep their generic wording and never show a bare list ID."""
+    if not recipient.list_id:
+        return None
+    return get_directory().list_name(recipient.mid, recipient.list_id)
+
+
 def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
     """What the form page shows of this person, link and request: everything else is the same for
-    everybody, so these are the page cache's holes (the template prints them with ``hole()``)."""
+    everybody, so these are the page cache's holes (the template prints them with ``hole()``). The list's
+    name is one too: it differs between links, and whether it is known shapes the page."""
     return {
         "masked_email": masked_address(claims.recipient.email)
         or masked_address(claims.recipient.subscriber_key),
         "list_id": claims.recipient.list_id,
+        "list_name": _list_name(claims.recipient) if claims.has_job_context else None,
         "action": _action_url(token),
         "request_id": g.get("request_id"),
     }
