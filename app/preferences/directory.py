@@ -129,6 +129,10 @@ class ListDirectory:
         unit = self._lookup(mid)
         return None if unit is None or unit.lists is None else list(unit.lists)
 
+    def cached_units(self) -> int:
+        """How many business units this process holds lists for (for tests and curiosity)."""
+        return sum(1 for unit in list(self._units.values()) if unit.lists is not None)
+
     def _lookup(self, mid: str | int | None) -> _Unit | None:
         """The unit's entry after starting a read when one is due, waiting for it (bounded) on a miss."""
         if self._fetch is None:

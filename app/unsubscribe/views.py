@@ -124,7 +124,6 @@ def submit() -> Any:
         scope=entry.request.scope.value,
         recorded_at=entry.created_at,
         offer_all=outcome is Outcome.NOT_FOUND and entry.request.scope is Scope.LIST,
-        list_name=_list_name(recipient) if entry.request.scope is Scope.LIST else None,
         action=_action_url(token),
         contact_url=current_app.config.get("BRAND_CONTACT_URL"),
     )

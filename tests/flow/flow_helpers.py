@@ -39,3 +39,10 @@ def template_dir(tmp_path: Path, files: dict[str, str], name: str = "templates")
     for file_name, text in files.items():
         (folder / file_name).write_text(text, encoding="utf-8")
     return folder
+
+
+def soap_calls_of(state: dict[str, Any]) -> dict[str, int]:
+    """The SOAP calls the emulator answered, by kind ("Execute", "Retrieve List", "Update", …), from
+    ``/_emulator/state``'s per-call counters; kinds never called are left out."""
+    counted = state["stats"]["calls"]
+    return {kind: count for kind, count in counted.items() if count}
