@@ -41,11 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import journal, links, ops, sfmc, speedups, unsubscribe
     from .ops.metrics import sfmc_observer
-    from .preferences import directory as list_directory
 
     ops.init_app(app)
     sfmc.init_app(app, observer=sfmc_observer(app))
-    list_directory.init_app(app)
     journal.init_app(app)
     links.init_app(app)
     unsubscribe.init_app(app)

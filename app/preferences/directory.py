@@ -34,7 +34,8 @@ Public API (non-blocking, or bounded by ``LIST_NAMES_WAIT_SECONDS`` on a miss; s
 - ``list_name(mid, list_id) -> str | None``: the name of list ``list_id`` of the unit, or None (not known
   yet, Marketing Cloud unreachable, no such list, or list names off).
 - ``lists(mid) -> list[MailingList] | None``: every list of the unit as the last read found them, or None.
-- ``get_directory(app=None)``: the app's directory (``init_app`` makes it, in ``create_app``).
+- ``get_directory(app=None)``: the app's directory, made on its first use. ``list_name`` and ``lists``
+  are also module functions that use the current app's.
 """
 
 from __future__ import annotations
@@ -222,20 +223,29 @@ def _number(value: str | int | None) -> int | None:
     return None
 
 
-def init_app(app: Any) -> None:
-    """Give ``app`` its directory, reading through the app's Marketing Cloud client (no network yet)."""
-    from app.sfmc import get_client
+def list_name(mid: str | int | None, list_id: str | int | None) -> str | None:
+    """``ListDirectory.list_name`` of the current app's directory (inside a request or app context)."""
+    return get_directory().list_name(mid, list_id)
 
-    def fetch(mid: int | None) -> Sequence[MailingList]:
-        return get_client(app).retrieve_lists(mid)
 
-    app.extensions[EXTENSION_KEY] = ListDirectory.from_config(app.config, fetch)
+def lists(mid: str | int | None) -> list[MailingList] | None:
+    """``ListDirectory.lists`` of the current app's directory (inside a request or app context)."""
+    return get_directory().lists(mid)
 
 
 def get_directory(app: Any = None) -> ListDirectory:
-    """The directory of ``app`` (default: the current Flask app), made by ``init_app``."""
+    """The directory of ``app`` (default: the current Flask app), made on first use: nothing is read,
+    or even set up, at import or start-up. It reads through the app's Marketing Cloud client."""
     if app is None:
         from flask import current_app
 
-        app = current_app
-    return app.extensions[EXTENSION_KEY]
+        app = current_app._get_current_object()
+    directory = app.extensions.get(EXTENSION_KEY)
+    if directory is None:
+        from app.sfmc import get_client
+
+        def fetch(mid: int | None) -> Sequence[MailingList]:
+            return get_client(app).retrieve_lists(mid)
+
+        directory = app.extensions.setdefault(EXTENSION_KEY, ListDirectory.from_config(app.config, fetch))
+    return directory
