@@ -203,18 +203,9 @@ def _action_url(token: str) -> str:
     return f"{url}&{urlencode({'lang': lang})}" if lang else url
 
 
-def _list_name(recipient: Recipient) -> str | None:
-    """The name of the email's list in its business unit, or None (no list, not known yet, Marketing Cloud
-    unreachable): the pages then keep their generic wording and never show a bare list ID."""
-    if not recipient.list_id:
-        return None
-    return get_directory().list_name(recipient.mid, recipient.list_id)
-
-
 def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
     """What the form page shows of this person, link and request: everything else is the same for
-    everybody, so these are the page cache's holes (the template prints them with ``hole()``). The list's
-    name is one too: it differs between links, and whether it is known shapes the page."""
+    everybody, so these are the page cache's holes (the template prints them with ``hole()``)."""
     return {
         "masked_email": masked_address(claims.recipient.email)
         or masked_address(claims.recipient.subscriber_key),
@@ -249,3 +240,11 @@ def _fresh_form_page(token: str, claims: LinkClaims) -> str:
         return render(values)
     shape = ("unsubscribe/form.html", select_locale(), claims.has_job_context, request.url_root)
     return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)
+
+
+def _list_name(recipient: Recipient) -> str | None:
+    """The name of the email's list in its business unit, or None (no list, not known yet, Marketing Cloud
+    unreachable): the pages then keep their generic wording and never show a bare list ID."""
+    if not recipient.list_id:
+        return None
+    return get_directory().list_name(recipient.mid, recipient.list_id)
