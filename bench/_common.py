@@ -197,7 +197,7 @@ def write_emulator_data(path: Path, subscriptions: list[Subscription]) -> Path:
 
 def emulator_list_retrieves(emulator: Emulator) -> int:
     """List Retrieves the emulator has answered so far (its per-call counters in ``/_emulator/state``)."""
-    return int(emulator.state()["stats"]["calls"].get("Retrieve List", 0))
+    return int(emulator.state()["stats"]["retrieve"].get("List", 0))
 
 
 def mint_token(sub: Subscription, key: str = SIGNING_KEY, locale: str = "en") -> str:

@@ -42,7 +42,9 @@ def template_dir(tmp_path: Path, files: dict[str, str], name: str = "templates")
 
 
 def soap_calls_of(state: dict[str, Any]) -> dict[str, int]:
-    """The SOAP calls the emulator answered, by kind ("Execute", "Retrieve List", "Update", …), from
-    ``/_emulator/state``'s per-call counters; kinds never called are left out."""
-    counted = state["stats"]["calls"]
-    return {kind: count for kind, count in counted.items() if count}
+    """The SOAP calls the emulator answered, by kind ("Execute", "Update", "Retrieve List",
+    "Retrieve ListSubscriber", …), from ``/_emulator/state``'s counters; kinds never called are left out."""
+    stats = state["stats"]
+    calls = {f"Retrieve {kind}": count for kind, count in stats["retrieve"].items()}
+    calls.update({"Execute": stats["execute"], "Update": stats["update"]})
+    return {kind: count for kind, count in calls.items() if count}
