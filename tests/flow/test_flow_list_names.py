@@ -4,6 +4,7 @@ wording, and an unsubscribe made meanwhile is journaled and delivered once Marke
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from flow_helpers import BRAND_NEWSLETTER, NEWSLETTER, link
 
 from testkit.cli import start_worker
 from testkit.processes import stop_group
+from tests.conftest import ROOT, app_builder, base_test_config, start_emulator
 from tests.ops.ops_helpers import app_environment, form_fields, start_gunicorn, stop_process
 
 GENERIC = "Stop the emails of the list this email was sent to."
@@ -141,3 +143,22 @@ def test_marketing_cloud_down_the_page_answers_at_once_and_the_unsubscribe_is_de
         stop_group(worker)
         stop_process(server.process)
     assert "Traceback" not in server.output.read_text()
+
+
+def test_a_list_name_with_markup_is_printed_as_text(tmp_path: Path) -> None:
+    """A marketer may name a list anything: the page prints it escaped, never as HTML."""
+    data = json.loads((ROOT / "emulator" / "data" / "demo.json").read_text(encoding="utf-8"))
+    newsletter = next(item for item in data["lists"] if str(item["id"]) == "17914")
+    newsletter["name"] = 'Deals <b>&</b> "more" <script>x</script>'
+    data_file = tmp_path / "data.json"
+    data_file.write_text(json.dumps(data), encoding="utf-8")
+    server = start_emulator(data_file=data_file)
+    try:
+        settings = base_test_config(server, tmp_path, LIST_NAMES_WAIT_SECONDS="5")
+        with app_builder(lambda **_: settings) as build:
+            page = build().test_client().get(link(subscriber_key="demo-001", **NEWSLETTER))
+            html = page.get_data(as_text=True)
+    finally:
+        server.stop()
+    assert "“Deals &lt;b&gt;&amp;&lt;/b&gt; &#34;more&#34; &lt;script&gt;x&lt;/script&gt;”" in html
+    assert "<b>&</b>" not in html and "<script>" not in html
