@@ -196,7 +196,7 @@ class ListDirectory:
         else:
             with self._lock:
                 unit.lists = lists
-                unit.names = {item.id: item.name for item in lists}
+                unit.names = {item.id: item.name.strip() for item in lists if item.name.strip()}
                 unit.fetched_at = self._clock()
                 unit.failures = 0
                 unit.retry_at = 0.0
