@@ -49,7 +49,7 @@ def test_get_only_crawl_of_1000_distinct_links_changes_nothing_and_reads_each_un
         assert response.status_code == 200
         assert "Set-Cookie" not in response.headers
         if method == "get" and name:
-            quoted = rf"[“„«]\u00a0?{re.escape(name)}\u00a0?[”“»]"  # as each language quotes it
+            quoted = rf"[“„«]\u202f?{re.escape(name)}\u202f?[”“»]"  # as each language quotes it
             assert re.search(quoted, response.get_data(as_text=True)), n
     assert len(urls) == 1000
     after = emulator.state()

@@ -27,7 +27,7 @@ DOWN = {"error_rate": 1.0, "errors": ["outage", "drop", "html_502", "rate_limite
 NAMED = {
     "en": "Stop the emails of the list “Newsletter”.",
     "de": "Keine E-Mails mehr von der Liste „Newsletter“.",
-    "fr": "Ne plus recevoir les e-mails de la liste «\u00a0Newsletter\u00a0».",
+    "fr": "Ne plus recevoir les e-mails de la liste «\u202fNewsletter\u202f».",
     "es": "Dejar de recibir los correos de la lista «Newsletter».",
 }
 
