@@ -50,6 +50,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
+
 if TYPE_CHECKING:
     from app.sfmc import MailingList
 
@@ -236,16 +238,14 @@ def lists(mid: str | int | None) -> list[MailingList] | None:
 def get_directory(app: Any = None) -> ListDirectory:
     """The directory of ``app`` (default: the current Flask app), made on first use: nothing is read,
     or even set up, at import or start-up. It reads through the app's Marketing Cloud client."""
-    if app is None:
-        from flask import current_app
-
-        app = current_app._get_current_object()
-    directory = app.extensions.get(EXTENSION_KEY)
+    directory = (current_app if app is None else app).extensions.get(EXTENSION_KEY)
     if directory is None:
         from app.sfmc import get_client
 
-        def fetch(mid: int | None) -> Sequence[MailingList]:
-            return get_client(app).retrieve_lists(mid)
+        owner = current_app._get_current_object() if app is None else app
 
-        directory = app.extensions.setdefault(EXTENSION_KEY, ListDirectory.from_config(app.config, fetch))
+        def fetch(mid: int | None) -> Sequence[MailingList]:
+            return get_client(owner).retrieve_lists(mid)
+
+        directory = owner.extensions.setdefault(EXTENSION_KEY, ListDirectory.from_config(owner.config, fetch))
     return directory
