@@ -68,7 +68,8 @@ Fetch = Callable[[int | None], Sequence["MailingList"]]
 
 @dataclass
 class _Unit:
-    """What the directory knows of one business unit. Changed only under the directory's lock."""
+    """What the directory knows of one business unit. Changed under the directory's lock, but for
+    ``used_at`` (a plain store, for the least-recently-used bound)."""
 
     lists: tuple[MailingList, ...] | None = None
     names: Mapping[int, str] = field(default_factory=dict)
@@ -103,7 +104,6 @@ class ListDirectory:
         self._clock = clock
         self._units: dict[int | None, _Unit] = {}
         self._lock = threading.Lock()
-        self.reads = 0  # reads started by this process (for tests and curiosity)
         directory = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (found := directory()) and found._forked())
 
@@ -154,7 +154,6 @@ class ListDirectory:
             if not self._fresh(unit, now) and unit.reading is None and now >= unit.retry_at:
                 unit.reading = threading.Event()
                 unit.read_started = now
-                self.reads += 1
                 threading.Thread(
                     target=self._read, args=(key, unit, unit.reading), name="list-directory", daemon=True
                 ).start()
