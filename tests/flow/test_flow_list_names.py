@@ -103,6 +103,7 @@ def test_marketing_cloud_down_the_page_answers_at_once_and_the_unsubscribe_is_de
     server = start_gunicorn(env, tmp_path)
     worker = start_worker(env, tmp_path / "worker.log")
     try:
+        assert emulator.state()["stats"]["soap_calls"] == 0  # nothing is read at start-up
         links = [("demo-001", NEWSLETTER), ("child-001", BRAND_NEWSLETTER), ("demo-003", NEWSLETTER)]
         for key, context in links:
             started = time.monotonic()
