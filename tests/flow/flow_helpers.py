@@ -63,7 +63,7 @@ def main_of(html: str) -> str:
 
 def names_the_list(html: str, name: str) -> bool:
     """True when the page prints ``name`` as a name, in the quotes of its language (“…”, „…“, « … »)."""
-    return bool(re.search(rf"[“„«]\u202f?{re.escape(name)}\u202f?[”“»]", main_of(html)))
+    return bool(re.search(rf"[“„«][\u00a0\u202f]?{re.escape(name)}[\u00a0\u202f]?[”“»]", main_of(html)))
 
 
 def names_no_list(html: str) -> bool:
