@@ -207,3 +207,16 @@ def test_every_problem_of_the_content_file_is_an_error(emulator, tmp_path, text,
     assert done.returncode == 2, done.stderr
     problems = [p for p in _problems(done.stderr) if p.startswith("TEMPLATE_DIR content.toml: ")]
     assert problems and expected in problems[0], done.stderr
+
+
+def test_templates_are_compiled_even_when_the_app_cannot_start(emulator, tmp_path) -> None:
+    """Without SFMC_AUTH_URL no app is built; the templates are still compiled by the pages' own set-up."""
+    folder = _templates(tmp_path, {**GOOD_TEMPLATES, "unsubscribe/form.html": "{{ recorded_at | long_dat }}"})
+    env = app_environment(emulator, tmp_path, TEMPLATE_DIR=folder)
+    env.pop("SFMC_AUTH_URL")
+    done = flask_cli(env, "check-config")
+    assert done.returncode == 2
+    assert [problem.split(" (")[0] for problem in _problems(done.stderr)] == [
+        "SFMC_AUTH_URL is not set",
+        "TEMPLATE_DIR unsubscribe/form.html line 1 does not compile: No filter named 'long_dat'.",
+    ]
