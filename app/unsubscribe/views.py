@@ -22,6 +22,7 @@ from app.journal.values import JournalError
 from app.links import LinkClaims, TokenError, verify_with_app_keys
 
 from ..ops.errors import service_unavailable
+from ..preferences.directory import get_directory
 from ..privacy import masked_address
 from .branding import BRANDS_KEY, current_brand
 from .forms import UnsubscribeForm
@@ -80,7 +81,8 @@ def brand_css() -> Response:
 
 @bp.get("/unsubscribe")
 def show() -> tuple[str, int] | str:
-    """The form. Reads the link and nothing else: no journal entry, no call to Marketing Cloud."""
+    """The form. Reads the link, and the list's name from the list directory: no journal entry, and no
+    call to Marketing Cloud but the directory's one List Retrieve per business unit (bounded, cached)."""
     token = request.args.get("t", "")
     claims = _claims_or_none(token)
     if claims is None:
@@ -215,6 +217,7 @@ def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
         "masked_email": masked_address(claims.recipient.email)
         or masked_address(claims.recipient.subscriber_key),
         "list_id": claims.recipient.list_id,
+        "list_name": _list_name(claims.recipient) if claims.has_job_context else None,
         "action": _action_url(token),
         "request_id": g.get("request_id"),
     }
@@ -250,3 +253,11 @@ def _fresh_form_page(token: str, claims: LinkClaims) -> str:
         current_brand()["mid"],
     )
     return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)
+
+
+def _list_name(recipient: Recipient) -> str | None:
+    """The name of the email's list in its business unit, or None (no list, not known yet, Marketing Cloud
+    unreachable): the pages then keep their generic wording and never show a bare list ID."""
+    if not recipient.list_id:
+        return None
+    return get_directory().list_name(recipient.mid, recipient.list_id)
