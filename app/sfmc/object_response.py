@@ -16,6 +16,7 @@ from .errors import SfmcProtocolError, SfmcRetrieveError
 from .models import OutcomeKind, SoapFault, UnsubOutcome
 from .ns import PARTNER, XSI
 from .objects import ListStatusChange, RetrievedObject, RetrievePage, UpdateResult
+from .outcomes import read_outcome, stripped
 from .response import read_payload
 
 #: What each Update error code means (PROTOCOL.md, "Retrieve and Update").
@@ -115,28 +116,16 @@ def parse_update_response(
 def update_outcome(
     status_text: str | None, message_text: str | None, code_text: str | None, wanted: str
 ) -> UnsubOutcome:
-    """What one Update result means for a change to status ``wanted`` (see docs/sfmc-client.md)."""
-    status_code = _stripped(status_text)
-    raw_code = _stripped(code_text)
-    error_code = int(raw_code) if raw_code and raw_code.isascii() and raw_code.isdigit() else None
-    if status_code is not None and status_code.upper() == "OK":
-        kind, meaning = OutcomeKind.DELIVERED, None
-    elif error_code in ALREADY_CODES.get(wanted, ()):
-        kind, meaning = OutcomeKind.ALREADY, UPDATE_ERROR_MEANINGS[error_code]
-    elif error_code in REJECTED_CODES:
-        kind, meaning = OutcomeKind.REJECTED, UPDATE_ERROR_MEANINGS[error_code]
-    elif code_text is None:
-        kind, meaning = OutcomeKind.REJECTED, "refused without an ErrorCode"
-    elif raw_code is None:
-        kind, meaning = OutcomeKind.TRANSIENT, "an empty ErrorCode"
-    else:
-        kind, meaning = OutcomeKind.TRANSIENT, f"error code {raw_code} is not one documented for this Update"
-    return UnsubOutcome(
-        kind=kind,
-        status_code=status_code,
-        status_message=_stripped(message_text),
-        error_code=error_code,
-        meaning=meaning,
+    """What one Update result means for a change to status ``wanted`` (see docs/sfmc-client.md): the
+    same reading as Execute's (``response.read_outcome``) with the Update's code tables."""
+    return read_outcome(
+        status_text,
+        message_text,
+        code_text,
+        already=ALREADY_CODES.get(wanted, frozenset()),
+        rejected=REJECTED_CODES,
+        meanings=UPDATE_ERROR_MEANINGS,
+        call="a Subscriber Update",
     )
 
 
@@ -187,13 +176,7 @@ def _values(element: etree._Element, prefix: str = "") -> dict[str, str | None]:
 
 
 def _ordinal(text: str | None, count: int) -> int:
-    value = _stripped(text)
+    value = stripped(text)
     if value is None or not value.isascii() or not value.isdigit() or int(value) >= count:
         raise SfmcProtocolError(f"an Update result with OrdinalID {text!r} for {count} change(s)")
     return int(value)
-
-
-def _stripped(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return text.strip() or None

@@ -13,8 +13,9 @@ import threading
 from lxml import etree
 
 from .errors import SfmcAuthError, SfmcError, SfmcProtocolError, SfmcTransientError
-from .models import ExecuteResult, OutcomeKind, SoapFault, UnsubOutcome
+from .models import ExecuteResult, SoapFault, UnsubOutcome
 from .ns import PARTNER, SOAP_ENV
+from .outcomes import int_or_none, read_outcome
 
 #: 50 results take about 10 KB; a body a hundred times larger is not an Execute answer.
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -173,7 +174,7 @@ def parse_fault(fault: etree._Element) -> SoapFault:
                 for child in element.iterchildren(etree.Element):
                     name = etree.QName(child).localname
                     if name == "Code":
-                        api_code = _int_or_none(child.text)
+                        api_code = int_or_none(child.text)
                     elif name == "Message":
                         api_message = (child.text or "").strip() or None
                 break
@@ -221,32 +222,14 @@ _outcomes: dict[tuple[str | None, str | None, str | None], UnsubOutcome] = {}
 
 
 def _read_outcome(status_text: str | None, message_text: str | None, code_text: str | None) -> UnsubOutcome:
-    status_code = _stripped(status_text)
-    status_message = _stripped(message_text)
-    raw_error_code = _stripped(code_text)
-    error_code = _int_or_none(raw_error_code)
-    if status_code is not None and status_code.upper() == "OK":
-        kind, meaning = OutcomeKind.DELIVERED, None
-    elif error_code in ALREADY_CODES:
-        kind, meaning = OutcomeKind.ALREADY, ERROR_MEANINGS[error_code]
-    elif error_code in REJECTED_CODES:
-        kind, meaning = OutcomeKind.REJECTED, ERROR_MEANINGS[error_code]
-    elif code_text is None:
-        # No ErrorCode at all: "Unable to find a handler for the X method.", "Object reference not set to
-        # an instance of an object.", a Client/ID that is no unit the token may act in. Marketing Cloud
-        # read the request and refused it; the same bytes get the same answer, so it is not retried.
-        kind, meaning = OutcomeKind.REJECTED, "refused without an ErrorCode"
-    elif raw_error_code is None:
-        kind, meaning = OutcomeKind.TRANSIENT, "an empty ErrorCode"
-    else:
-        kind = OutcomeKind.TRANSIENT
-        meaning = f"error code {raw_error_code} is not one LogUnsubEvent documents"
-    return UnsubOutcome(
-        kind=kind,
-        status_code=status_code,
-        status_message=status_message,
-        error_code=error_code,
-        meaning=meaning,
+    return read_outcome(
+        status_text,
+        message_text,
+        code_text,
+        already=ALREADY_CODES,
+        rejected=REJECTED_CODES,
+        meanings=ERROR_MEANINGS,
+        call="LogUnsubEvent",
     )
 
 
@@ -275,16 +258,3 @@ def fault_error(fault: SoapFault) -> SfmcError:
     if fault.faultcode.rpartition(":")[2].casefold() == "client":
         return SfmcProtocolError(summary, fault=fault)
     return SfmcTransientError(summary, maybe_sent=True, fault=fault)
-
-
-def _stripped(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return text.strip() or None
-
-
-def _int_or_none(text: str | None) -> int | None:
-    try:
-        return int(text.strip()) if text else None
-    except ValueError:
-        return None
