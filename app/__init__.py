@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update({k: v for k, v in test_config.items() if k not in settings})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import journal, links, ops, sfmc, speedups, unsubscribe
+    from . import journal, links, ops, preferences, sfmc, speedups, unsubscribe
     from .ops.metrics import sfmc_observer
 
     ops.init_app(app)
@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     journal.init_app(app)
     links.init_app(app)
     unsubscribe.init_app(app)
+    preferences.init_app(app)
     restrict_templates(app)
     speedups.install(app)
     return app
