@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ from app.identity import Recipient
 
 from .reading import PreferenceReader, unit_of
 from .units import UnitBehaviors
+
+logger = logging.getLogger(__name__)
 
 EXTENSION_KEY = "preferences"
 
@@ -44,7 +47,13 @@ class PreferenceService:
         """The name of one of the link's unit's lists from the directory (a cache), or None."""
         if not list_id:
             return None
-        return self.list_name_of(unit_of(recipient), list_id)
+        try:
+            return self.list_name_of(unit_of(recipient), list_id)
+        except Exception:
+            # A result page after the journal's commit must always render: a failed name lookup costs
+            # the name ("this list"), never the page.
+            logger.exception("looking up a list name for a result page failed unexpectedly")
+            return None
 
     def resubscribable(self, recipient: Recipient, list_id: str) -> tuple[bool, str | None]:
         """Whether a "subscribe again" may name ``list_id`` (the email's own list, or a list the manage page

@@ -96,6 +96,11 @@ class UnitBehaviors:
         except SfmcError as exc:
             logger.info("could not read a business unit's MasterUnsubscribeBehavior: %s", type(exc).__name__)
             return None
+        except Exception:
+            # Only wording depends on this, often on a page whose request is journaled already: a bug
+            # here must cost the sentence, never the page.
+            logger.exception("reading a business unit's MasterUnsubscribeBehavior failed unexpectedly")
+            return None
         behavior = getattr(unit, "master_unsubscribe_behavior", None)
         return behavior if behavior in (ENTIRE_ENTERPRISE, BUSINESS_UNIT_ONLY) else None
 

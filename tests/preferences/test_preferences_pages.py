@@ -1,0 +1,209 @@
+"""The manage page over HTTP on the emulator: what it shows, what saving journals and sends, undo, and
+what it does when Marketing Cloud is slow or the read budget is spent. GET never changes anything."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from flask import Flask, template_rendered
+from flask.testing import FlaskClient
+from preferences_helpers import (
+    BRAND_NEWSLETTER,
+    DO_NOT_MAIL,
+    NEWSLETTER,
+    PRODUCT_NEWS,
+    UNSUBSCRIBED_FROM_ALL,
+    boxes,
+    landing_link,
+    manage_link,
+    memberships,
+    retrieve_calls,
+    save_form,
+    shown_state,
+)
+
+from app.journal.models import Action, Scope
+
+
+def _entries(app: Flask) -> list[Any]:
+    return app.extensions["journal"].entries()
+
+
+def _without_stats(state: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in state.items() if name != "stats"}
+
+
+def test_the_page_shows_the_persons_lists_ticked_as_marketing_cloud_has_them_and_changes_nothing(
+    app: Flask, client: FlaskClient, emulator: Any
+) -> None:
+    before = emulator.state()
+    page = client.get(manage_link(subscriber_key="demo-001", email="demo001@example.com", **NEWSLETTER))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    # The email's own list first, then the unit's public publication lists the person is on.
+    assert boxes(html) == {"17914": True, PRODUCT_NEWS: True}
+    assert "Newsletter" in html and "Product news" in html
+    assert "Weekly offers" not in html  # a list demo-001 is not on gets no box that could not work
+    assert "Do not mail" not in html  # nor a suppression list
+    assert 'name="all" value="1"' in html  # the separate "all email" form
+    assert "d•••@example.com" in html
+    assert "every brand of our company" in html  # the parent unit: ENTIRE_ENTERPRISE
+    assert _without_stats(emulator.state()) == _without_stats(before)
+    assert _entries(app) == []
+
+
+def test_unticking_a_publication_list_unsubscribes_only_that_list_and_undo_brings_it_back(
+    app: Flask, client: FlaskClient, emulator: Any
+) -> None:
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    html = client.get(link).get_data(as_text=True)
+    before = memberships(emulator, "demo-001")
+    saved = client.post(link, data=save_form(html, {"17914"}))
+    text = saved.get_data(as_text=True)
+    assert saved.status_code == 200
+    assert "Your choices are saved" in text and "Product news" in text and "You are unsubscribed." in text
+    after = memberships(emulator, "demo-001")
+    assert after == {**before, PRODUCT_NEWS: "Unsubscribed"}  # only that membership changed
+    assert emulator.events() == []  # no LogUnsubEvent: a Subscriber Update of that list
+    [entry] = _entries(app)
+    assert (entry.request.action, entry.request.target_list_id) == (Action.LIST_UNSUBSCRIBE, PRODUCT_NEWS)
+    assert entry.request.recipient.list_id == "17914"  # the email's own list stays the recipient's
+    assert 'name="resubscribe" value="17920"' in text and "Subscribe to Product news again" in text
+
+    undone = client.post(link, data={"resubscribe": PRODUCT_NEWS})
+    assert "You are subscribed again." in undone.get_data(as_text=True)
+    assert memberships(emulator, "demo-001") == before
+    assert [e.request.action for e in _entries(app)] == [Action.LIST_UNSUBSCRIBE, Action.LIST_RESUBSCRIBE]
+
+    again = client.get(link).get_data(as_text=True)
+    assert boxes(again) == {"17914": True, PRODUCT_NEWS: True}
+
+
+def test_ticking_a_list_again_resubscribes_it_and_unchanged_boxes_send_nothing(
+    app: Flask, client: FlaskClient, emulator: Any
+) -> None:
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    client.post(link, data=save_form(client.get(link).get_data(as_text=True), {"17914"}))
+    html = client.get(link).get_data(as_text=True)
+    assert boxes(html) == {"17914": True, PRODUCT_NEWS: False}
+    assert "Tick it to receive its emails again" in html
+
+    nothing = client.post(link, data=save_form(html, {"17914"}))
+    assert "Nothing was changed" in nothing.get_data(as_text=True)
+    assert len(_entries(app)) == 1
+
+    ticked = client.post(link, data=save_form(html, {"17914", PRODUCT_NEWS}))
+    assert "You are subscribed again." in ticked.get_data(as_text=True)
+    assert memberships(emulator, "demo-001")[PRODUCT_NEWS] == "Active"
+    assert [e.request.action for e in _entries(app)] == [Action.LIST_UNSUBSCRIBE, Action.LIST_RESUBSCRIBE]
+
+
+def test_unticking_the_emails_own_list_is_a_log_unsub_event_tracked_against_the_job(
+    app: Flask, client: FlaskClient, emulator: Any
+) -> None:
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    html = client.get(link).get_data(as_text=True)
+    saved = client.post(link, data=save_form(html, {PRODUCT_NEWS}))
+    assert "You are unsubscribed." in saved.get_data(as_text=True)
+    [event] = emulator.events()
+    assert (event["subscriber_key"], event["job_id"], event["list_id"]) == ("demo-001", "18099", "17914")
+    [entry] = _entries(app)
+    assert (entry.request.action, entry.request.scope) == (Action.UNSUBSCRIBE, Scope.LIST)
+    assert memberships(emulator, "demo-001")[PRODUCT_NEWS] == "Active"
+
+
+@pytest.mark.parametrize(
+    ("link_fields", "covers"),
+    [
+        ({"subscriber_key": "demo-003", **NEWSLETTER}, "This covers every brand of our company."),
+        ({"subscriber_key": "child-001", **BRAND_NEWSLETTER}, "only, not the other brands of our company."),
+    ],
+)
+def test_all_email_is_one_master_unsubscribe_and_says_what_it_covers(
+    app: Flask, client: FlaskClient, emulator: Any, link_fields: dict[str, str], covers: str
+) -> None:
+    link = manage_link(**link_fields)
+    html = client.get(link).get_data(as_text=True)
+    done = client.post(link, data={"all": "1"}).get_data(as_text=True)
+    assert "All marketing email" in done and "You are unsubscribed." in done and covers in done
+    [entry] = _entries(app)
+    assert (entry.request.action, entry.request.scope) == (Action.UNSUBSCRIBE, Scope.ALL)
+    assert len(emulator.events()) == 1
+    assert 'name="resubscribe"' not in done  # no "subscribe again" for all email
+    assert "Stop all marketing email" in html
+
+
+def test_a_form_whose_shown_state_was_changed_or_belongs_to_another_link_journals_nothing(
+    app: Flask, client: FlaskClient, emulator: Any
+) -> None:
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    other = manage_link(subscriber_key="demo-003", **NEWSLETTER)
+    html = client.get(link).get_data(as_text=True)
+    state = shown_state(html)
+    for target, shown in ((link, state[:-3] + "abc"), (other, state), (link, "")):
+        answer = client.post(target, data=[("shown", shown)])
+        assert answer.status_code == 400
+        assert "This page was out of date" in answer.get_data(as_text=True)
+    refused = client.post(link, data={"resubscribe": DO_NOT_MAIL})  # not a list the page offers
+    assert refused.status_code == 400
+    assert client.post(link, data={"resubscribe": "17914; DROP"}).status_code == 400
+    assert _entries(app) == [] and emulator.events() == []
+
+
+def test_a_person_unsubscribed_from_all_email_is_told_so_and_gets_no_boxes(client: FlaskClient) -> None:
+    html = client.get(manage_link(subscriber_key=UNSUBSCRIBED_FROM_ALL, **NEWSLETTER)).get_data(as_text=True)
+    assert "This page cannot lift that" in html
+    assert boxes(html) == {} and 'name="all"' not in html
+
+
+def test_the_landing_result_after_only_this_list_offers_subscribe_again_which_the_manage_page_handles(
+    app: Flask, client: FlaskClient, emulator: Any
+) -> None:
+    rendered: list[dict[str, Any]] = []
+
+    def remember(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+        rendered.append({"name": template.name, **context})
+
+    landing = landing_link(subscriber_key="demo-001", **NEWSLETTER)
+    form = client.get(landing)
+    with template_rendered.connected_to(remember, app):
+        client.post(landing, data={"scope": "list"})
+    [result] = [page for page in rendered if page["name"] == "unsubscribe/result.html"]
+    undo = result["undo"]
+    assert undo["list_id"] == "17914" and undo["list_name"] == "Newsletter"
+    assert undo["action"].startswith("/manage?t=") and result["manage_url"] == undo["action"]
+    assert memberships(emulator, "demo-001")["17914"] == "Unsubscribed"
+    assert form.status_code == 200
+
+    again = client.post(undo["action"], data={"resubscribe": undo["list_id"]})
+    assert "You are subscribed again." in again.get_data(as_text=True)
+    assert memberships(emulator, "demo-001")["17914"] == "Active"
+
+
+def test_slow_marketing_cloud_or_a_spent_read_budget_gives_the_plain_form_at_once(
+    make_app: Any, emulator: Any
+) -> None:
+    app = make_app(MANAGE_READ_TIMEOUT="0.4", MANAGE_READ_BURST="2", MANAGE_READ_RATE="0.001")
+    client = app.test_client()
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    client.get(landing_link(subscriber_key="demo-001", **NEWSLETTER))  # the list names are read
+    emulator.faults(latency_ms=1500)
+    started = time.monotonic()
+    slow = client.get(link)
+    assert time.monotonic() - started < 1.2
+    assert 'name="scope"' in slow.get_data(as_text=True)  # the landing form, posting to /unsubscribe
+    assert 'action="/unsubscribe?t=' in slow.get_data(as_text=True)
+    emulator.faults()
+    assert boxes(client.get(link).get_data(as_text=True))  # the second token of the burst
+    reads = retrieve_calls(emulator, "ListSubscriber")
+    for _ in range(20):
+        assert 'name="scope"' in client.get(link).get_data(as_text=True)  # the budget is spent
+    assert retrieve_calls(emulator, "ListSubscriber") == reads
+    assert _entries(app) == []
+
+
+def test_a_link_without_subscriber_key_has_no_manage_page_to_offer(client: FlaskClient) -> None:
+    html = client.get(manage_link(subscriber_id="1001", **NEWSLETTER)).get_data(as_text=True)
+    assert 'name="scope"' in html and "/manage?" not in html
