@@ -25,7 +25,7 @@ LIST_ID_PATTERN = r"^[1-9][0-9]{0,17}$"
 class ManageForm(Form):
     """The person's lists as checkboxes, and the state they were shown in."""
 
-    lists = SelectMultipleField(lazy_gettext("Your subscriptions"), validate_choice=False)
+    lists = SelectMultipleField(lazy_gettext("Your lists"), validate_choice=False)
     shown = HiddenField(validators=[InputRequired()])
 
     @classmethod

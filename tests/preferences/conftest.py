@@ -16,7 +16,12 @@ from tests.conftest import app_builder, base_test_config
 @pytest.fixture
 def make_app(emulator: Any, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build apps on the emulator and a SQLite journal; their threads and connections end with the test."""
-    settings = {"RATELIMIT_POST": "10000 per minute", "INLINE_DELIVERY_BUDGET": "3"}
+    # SFMC_ACCOUNT_ID: the unit the tokens act in, so a link without a MID is known to be the parent's.
+    settings = {
+        "RATELIMIT_POST": "10000 per minute",
+        "INLINE_DELIVERY_BUDGET": "3",
+        "SFMC_ACCOUNT_ID": "510001000",
+    }
     with app_builder(
         lambda **overrides: base_test_config(emulator, tmp_path, **{**settings, **overrides})
     ) as build:

@@ -6,6 +6,8 @@ import re
 from html import unescape
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
+
 from app.identity import Recipient
 from app.links import LinkClaims, mint
 from tests.conftest import TEST_SIGNING_KEY
@@ -15,7 +17,7 @@ PARENT_MID = "510001000"
 CHILD_MID = "510001001"
 NEWSLETTER = {"job_id": "18099", "list_id": "17914", "batch_id": "0"}  # demo-001 was sent batch 0
 BRAND_NEWSLETTER = {"job_id": "28001", "list_id": "27914", "batch_id": "0", "mid": CHILD_MID}
-PRODUCT_NEWS, WEEKLY_OFFERS, DO_NOT_MAIL = "17920", "17930", "17940"
+PRODUCT_NEWS, WEEKLY_OFFERS, DO_NOT_MAIL, EVENTS = "17920", "17930", "17940", "17950"
 UNSUBSCRIBED_FROM_ALL = "demo-021"  # Unsubscribed on the parent's All Subscribers
 
 
@@ -44,9 +46,9 @@ def shown_state(html: str) -> str:
     return unescape(re.search(r'name="shown" value="([^"]*)"', html).group(1))
 
 
-def save_form(html: str, ticked: set[str]) -> list[tuple[str, str]]:
+def save_form(html: str, ticked: set[str]) -> MultiDict:
     """What a browser sends for the lists form with exactly ``ticked`` boxes ticked."""
-    return [("shown", shown_state(html)), *(("lists", list_id) for list_id in sorted(ticked))]
+    return MultiDict([("shown", shown_state(html)), *(("lists", list_id) for list_id in sorted(ticked))])
 
 
 def memberships(emulator: Any, subscriber_key: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ what it does when Marketing Cloud is slow or the read budget is spent. GET never
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from preferences_helpers import (
     BRAND_NEWSLETTER,
     DO_NOT_MAIL,
+    EVENTS,
     NEWSLETTER,
     PRODUCT_NEWS,
     UNSUBSCRIBED_FROM_ALL,
@@ -43,9 +45,10 @@ def test_the_page_shows_the_persons_lists_ticked_as_marketing_cloud_has_them_and
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     # The email's own list first, then the unit's public publication lists the person is on.
-    assert boxes(html) == {"17914": True, PRODUCT_NEWS: True}
-    assert "Newsletter" in html and "Product news" in html
+    assert boxes(html) == {"17914": True, PRODUCT_NEWS: True, EVENTS: True}
+    assert "Newsletter" in html and "Product news" in html and "Launches and updates" in html
     assert "Weekly offers" not in html  # a list demo-001 is not on gets no box that could not work
+    assert "VIP customers" not in html  # nor a private list, though demo-001 is on it
     assert "Do not mail" not in html  # nor a suppression list
     assert 'name="all" value="1"' in html  # the separate "all email" form
     assert "d•••@example.com" in html
@@ -60,7 +63,7 @@ def test_unticking_a_publication_list_unsubscribes_only_that_list_and_undo_bring
     link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
     html = client.get(link).get_data(as_text=True)
     before = memberships(emulator, "demo-001")
-    saved = client.post(link, data=save_form(html, {"17914"}))
+    saved = client.post(link, data=save_form(html, {"17914", EVENTS}))
     text = saved.get_data(as_text=True)
     assert saved.status_code == 200
     assert "Your choices are saved" in text and "Product news" in text and "You are unsubscribed." in text
@@ -78,23 +81,23 @@ def test_unticking_a_publication_list_unsubscribes_only_that_list_and_undo_bring
     assert [e.request.action for e in _entries(app)] == [Action.LIST_UNSUBSCRIBE, Action.LIST_RESUBSCRIBE]
 
     again = client.get(link).get_data(as_text=True)
-    assert boxes(again) == {"17914": True, PRODUCT_NEWS: True}
+    assert boxes(again) == {"17914": True, PRODUCT_NEWS: True, EVENTS: True}
 
 
 def test_ticking_a_list_again_resubscribes_it_and_unchanged_boxes_send_nothing(
     app: Flask, client: FlaskClient, emulator: Any
 ) -> None:
     link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
-    client.post(link, data=save_form(client.get(link).get_data(as_text=True), {"17914"}))
+    client.post(link, data=save_form(client.get(link).get_data(as_text=True), {"17914", EVENTS}))
     html = client.get(link).get_data(as_text=True)
-    assert boxes(html) == {"17914": True, PRODUCT_NEWS: False}
+    assert boxes(html) == {"17914": True, PRODUCT_NEWS: False, EVENTS: True}
     assert "Tick it to receive its emails again" in html
 
-    nothing = client.post(link, data=save_form(html, {"17914"}))
+    nothing = client.post(link, data=save_form(html, {"17914", EVENTS}))
     assert "Nothing was changed" in nothing.get_data(as_text=True)
     assert len(_entries(app)) == 1
 
-    ticked = client.post(link, data=save_form(html, {"17914", PRODUCT_NEWS}))
+    ticked = client.post(link, data=save_form(html, {"17914", PRODUCT_NEWS, EVENTS}))
     assert "You are subscribed again." in ticked.get_data(as_text=True)
     assert memberships(emulator, "demo-001")[PRODUCT_NEWS] == "Active"
     assert [e.request.action for e in _entries(app)] == [Action.LIST_UNSUBSCRIBE, Action.LIST_RESUBSCRIBE]
@@ -105,7 +108,7 @@ def test_unticking_the_emails_own_list_is_a_log_unsub_event_tracked_against_the_
 ) -> None:
     link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
     html = client.get(link).get_data(as_text=True)
-    saved = client.post(link, data=save_form(html, {PRODUCT_NEWS}))
+    saved = client.post(link, data=save_form(html, {PRODUCT_NEWS, EVENTS}))
     assert "You are unsubscribed." in saved.get_data(as_text=True)
     [event] = emulator.events()
     assert (event["subscriber_key"], event["job_id"], event["list_id"]) == ("demo-001", "18099", "17914")
@@ -115,14 +118,19 @@ def test_unticking_the_emails_own_list_is_a_log_unsub_event_tracked_against_the_
 
 
 @pytest.mark.parametrize(
-    ("link_fields", "covers"),
+    ("link_fields", "all_subscribers", "covers"),
     [
-        ({"subscriber_key": "demo-003", **NEWSLETTER}, "This covers every brand of our company."),
-        ({"subscriber_key": "child-001", **BRAND_NEWSLETTER}, "only, not the other brands of our company."),
+        ({"subscriber_key": "demo-003", **NEWSLETTER}, "1000", "This covers every brand of our company."),
+        ({"subscriber_key": "child-001", **BRAND_NEWSLETTER}, "2000", "only, not the other brands of our"),
     ],
 )
 def test_all_email_is_one_master_unsubscribe_and_says_what_it_covers(
-    app: Flask, client: FlaskClient, emulator: Any, link_fields: dict[str, str], covers: str
+    app: Flask,
+    client: FlaskClient,
+    emulator: Any,
+    link_fields: dict[str, str],
+    all_subscribers: str,
+    covers: str,
 ) -> None:
     link = manage_link(**link_fields)
     html = client.get(link).get_data(as_text=True)
@@ -130,7 +138,7 @@ def test_all_email_is_one_master_unsubscribe_and_says_what_it_covers(
     assert "All marketing email" in done and "You are unsubscribed." in done and covers in done
     [entry] = _entries(app)
     assert (entry.request.action, entry.request.scope) == (Action.UNSUBSCRIBE, Scope.ALL)
-    assert len(emulator.events()) == 1
+    assert memberships(emulator, link_fields["subscriber_key"])[all_subscribers] == "Unsubscribed"
     assert 'name="resubscribe"' not in done  # no "subscribe again" for all email
     assert "Stop all marketing email" in html
 
@@ -143,7 +151,7 @@ def test_a_form_whose_shown_state_was_changed_or_belongs_to_another_link_journal
     html = client.get(link).get_data(as_text=True)
     state = shown_state(html)
     for target, shown in ((link, state[:-3] + "abc"), (other, state), (link, "")):
-        answer = client.post(target, data=[("shown", shown)])
+        answer = client.post(target, data={"shown": shown})
         assert answer.status_code == 400
         assert "This page was out of date" in answer.get_data(as_text=True)
     refused = client.post(link, data={"resubscribe": DO_NOT_MAIL})  # not a list the page offers
@@ -207,3 +215,29 @@ def test_slow_marketing_cloud_or_a_spent_read_budget_gives_the_plain_form_at_onc
 def test_a_link_without_subscriber_key_has_no_manage_page_to_offer(client: FlaskClient) -> None:
     html = client.get(manage_link(subscriber_id="1001", **NEWSLETTER)).get_data(as_text=True)
     assert 'name="scope"' in html and "/manage?" not in html
+
+
+#: What every template gets besides its own values (docs/pages.md, "What a template can use").
+COMMON_NAMES = {"brand", "page_locale", "request_id"}
+
+
+def test_docs_list_every_value_the_new_templates_get(app: Flask, client: FlaskClient) -> None:
+    rendered: dict[str, set[str]] = {}
+
+    def remember(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+        rendered.setdefault(template.name, set()).update(context)
+
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    with template_rendered.connected_to(remember, app):
+        html = client.get(link).get_data(as_text=True)
+        client.post(link, data=save_form(html, {"17914"}))
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "pages.md").read_text(encoding="utf-8")
+    templates = sorted(
+        path.name
+        for path in (Path(__file__).resolve().parents[2] / "templates" / "preferences").glob("*.html")
+    )
+    for name in templates:
+        row = next(line for line in docs.splitlines() if line.startswith(f"| `preferences/{name}` |"))
+        for value in rendered[f"preferences/{name}"] - COMMON_NAMES:
+            assert f"`{value}`" in row, (name, value)
+        assert f"preferences/{name}" in docs.split("### What a template can use")[0]  # the file tree
