@@ -1,4 +1,4 @@
-"""A local emulator of Marketing Cloud's OAuth and SOAP Execute (LogUnsubEvent) API, for dev and tests.
+"""A local emulator of Marketing Cloud's OAuth and SOAP API (Execute LogUnsubEvent, Retrieve, Update).
 
 Run it with ``python -m emulator --port 9100``; see docs/emulator.md. It shares no code with ``app/``: a bug
 copied into both would hide itself.

@@ -21,10 +21,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-id", default="demo-client-id", help="accepted OAuth client_id")
     parser.add_argument("--client-secret", default="demo-client-secret", help="accepted OAuth client_secret")
     parser.add_argument("--token-ttl", type=int, default=1080, help="token lifetime in seconds")
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=2500,
+        help="Retrieve rows per page (default 2500, as Marketing Cloud's; smaller only for tests of paging)",
+    )
     parser.add_argument("--log-requests", action="store_true", help="log every HTTP request to stderr")
     args = parser.parse_args(argv)
     if args.token_ttl < 1:
         parser.error("--token-ttl must be at least 1 second")
+    if args.page_size < 1:
+        parser.error("--page-size must be at least 1")
     return args
 
 
@@ -33,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     # Request lines are off by default: tests read our output only on failure, and a full pipe would block us.
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.log_requests else logging.WARNING)
     try:
-        emulator = Emulator(args.data, args.client_id, args.client_secret, args.token_ttl)
+        emulator = Emulator(args.data, args.client_id, args.client_secret, args.token_ttl, args.page_size)
     except DataError as exc:
         print(f"emulator: {exc}", file=sys.stderr)
         return 2

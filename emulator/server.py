@@ -7,27 +7,24 @@ up others.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import soap
+from .dispatch import soap_call
 from .faults import FaultConfig, FaultConfigError
+from .object_types import TYPES
+from .retrieve import PAGE_SIZE, Continuations
 from .state import Account
 
 SCOPE = "email_read email_write list_and_subscribers_read list_and_subscribers_write tracking_events_read"
-XML_TYPE = "text/xml; charset=utf-8"
-_SOAP_ACTIONS = {"Execute"}
 
 
 @dataclass
@@ -39,8 +36,17 @@ class Token:
 class Emulator:
     """State, tokens, counters and faults of one emulator process. Every method takes the lock itself."""
 
-    def __init__(self, data_path: Path | None, client_id: str, client_secret: str, token_ttl: int) -> None:
+    def __init__(
+        self,
+        data_path: Path | None,
+        client_id: str,
+        client_secret: str,
+        token_ttl: int,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self.data_path = data_path
+        self.page_size = page_size
+        self.continuations = Continuations()
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl = token_ttl
@@ -56,12 +62,14 @@ class Emulator:
         account = Account.load(self.data_path)
         with self.lock:
             self.account = account
+            self.continuations = Continuations()
             self.tokens.clear()
             self.faults = FaultConfig()
             self.stats = _zero_stats()
             self.faults_by_kind = {}
 
     def count(self, name: str, amount: int = 1) -> None:
+        """Add to a top-level counter of ``stats``."""
         with self.lock:
             self.stats[name] += amount
 
@@ -92,14 +100,24 @@ class Emulator:
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             state = self.account.to_json()
-            state["stats"] = dict(self.stats)
+            state["stats"] = {k: dict(v) if isinstance(v, dict) else v for k, v in self.stats.items()}
             state["faults"] = self.faults.to_json()
             state["faults_injected_by_kind"] = dict(self.faults_by_kind)
         return state
 
 
-def _zero_stats() -> dict[str, int]:
-    return {"token_requests": 0, "soap_calls": 0, "requests_executed": 0, "faults_injected": 0}
+def _zero_stats() -> dict[str, Any]:
+    """Counters of ``/_emulator/state``; ``retrieve`` counts Retrieve calls (pages) by object type."""
+    return {
+        "token_requests": 0,
+        "soap_calls": 0,
+        "requests_executed": 0,
+        "faults_injected": 0,
+        "execute": 0,
+        "retrieve": dict.fromkeys(TYPES, 0),
+        "update": 0,
+        "update_objects": 0,
+    }
 
 
 def create_app(emulator: Emulator) -> Flask:
@@ -153,7 +171,7 @@ def create_app(emulator: Emulator) -> Flask:
             return Response("Not Found", 404, content_type="text/plain")
         if request.method == "GET":
             return Response(_SERVICE_PAGE, 200, content_type="text/html; charset=utf-8")
-        return _soap_call(emulator)
+        return soap_call(emulator)
 
     @app.get("/_emulator/state")
     def state() -> Response:
@@ -191,7 +209,8 @@ def create_app(emulator: Emulator) -> Flask:
 
 _SERVICE_PAGE = (
     "<html><head><title>Service</title></head><body><h1>Service</h1>"
-    "<p>Marketing Cloud emulator: POST SOAP 1.1 Execute requests here.</p></body></html>"
+    "<p>Marketing Cloud emulator: POST SOAP 1.1 or 1.2 Execute, Retrieve and Update requests here.</p>"
+    "</body></html>"
 )
 
 
@@ -206,96 +225,3 @@ def _oauth_error(status: int, error: str, description: str) -> tuple[Response, i
         ),
         status,
     )
-
-
-def _xml(body: bytes, status: int = 200) -> Response:
-    return Response(body, status, content_type=XML_TYPE)
-
-
-def _soap_call(emulator: Emulator) -> Response:
-    """Handle one POST to Service.asmx: faults first, then read, authenticate and execute."""
-    emulator.count("soap_calls")
-    actor = request.base_url
-    try:
-        data = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        body = soap.fault("soap:Client", f"The request is larger than {soap.MAX_BODY_BYTES} bytes.", actor)
-        return _xml(body, 413)
-
-    with emulator.lock:
-        config = emulator.faults
-        injected = config.draw()
-        if injected is not None:
-            emulator.stats["faults_injected"] += 1
-            emulator.faults_by_kind[injected] = emulator.faults_by_kind.get(injected, 0) + 1
-    if config.latency_ms:
-        time.sleep(config.latency_ms / 1000)
-    if injected == "drop":
-        _drop_connection()
-        return Response(b"", 500)
-    if injected == "outage":
-        body = soap.fault("soap:Server", "Unplanned Outage", actor, apifault=(2, "Unplanned Outage"))
-        return _xml(body, 500)
-    if injected == "rate_limited":
-        return _xml(soap.fault("soap:Server", "Rate Limited", actor, apifault=(17, "Rate Limited")), 500)
-    if injected in ("token_expired", "login_failed"):
-        text = "Token Expired" if injected == "token_expired" else "Login failed"
-        return _xml(soap.fault("q0:Security", text, actor, with_detail=False), 500)
-    if injected == "html_502":
-        return Response(_BAD_GATEWAY_PAGE, 502, content_type="text/html")
-
-    response = _execute(emulator, data, actor)
-    if injected == "timeout":
-        # The call was processed; the answer comes too late for a client with a shorter read timeout.
-        time.sleep(config.timeout_ms / 1000)
-    return response
-
-
-def _execute(emulator: Emulator, data: bytes, actor: str) -> Response:
-    action = request.headers.get("SOAPAction", "").strip()
-    if action.startswith('"') and action.endswith('"') and len(action) >= 2:
-        action = action[1:-1]
-    if action not in _SOAP_ACTIONS:
-        text = f"Server did not recognize the value of HTTP Header SOAPAction: {action}."
-        return _xml(soap.fault("soap:Client", text, actor), 500)
-    try:
-        envelope = soap.parse_execute_envelope(data)
-    except soap.SoapClientFault as exc:
-        return _xml(soap.fault("soap:Client", exc.faultstring, actor), 500)
-
-    mid, problem = emulator.check_token(envelope.token)
-    if problem is not None or mid is None:
-        body = soap.fault(
-            "q0:Security", problem or "Login failed", actor, envelope.message_id, with_detail=False
-        )
-        return _xml(body, 500)
-
-    with emulator.lock:
-        results = [
-            soap.ExecuteResult("Error", soap.OBJECT_REFERENCE)
-            if item.object_reference_error
-            else emulator.account.execute(mid, item.name, item.client_id, item.parameters)
-            for item in envelope.requests
-        ]
-        emulator.stats["requests_executed"] += len(envelope.requests)
-    return _xml(soap.execute_response(results, str(uuid.uuid4()), envelope.message_id))
-
-
-def _drop_connection() -> None:
-    """Close the client's TCP connection without an HTTP answer (the ``drop`` fault).
-
-    Werkzeug's server hands the connection's socket to the app as ``werkzeug.socket``; shutting it down sends
-    FIN, so the client sees the connection closed with no status line. Werkzeug's later attempt to write the
-    (ignored) response fails with a ConnectionError, which it treats as a dropped connection and does not log.
-    """
-    sock = request.environ.get("werkzeug.socket")
-    if sock is None:
-        raise RuntimeError("the drop fault needs the emulator's own server (python -m emulator)")
-    with contextlib.suppress(OSError):  # the client may have gone already
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-_BAD_GATEWAY_PAGE = (
-    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
-    "<hr><center>nginx</center></body></html>"
-)

@@ -1,8 +1,10 @@
-"""SOAP on the emulator's side: a hardened parser for Execute requests and lxml builders for its answers.
+"""SOAP on the emulator's side: the hardened parser, Execute's request reader, answer envelopes.
 
-Requests are read the way Marketing Cloud reads them: SOAP 1.1 envelope, token in ``fueloauth`` (namespace
-``http://exacttarget.com`` or none), Body validated against ``schema/execute.xsd`` (our own copy of the WSDL's
-Execute types). Answers carry the real header (WS-Addressing and a WS-Security timestamp).
+Execute requests are read the way Marketing Cloud reads them: the Body validated against
+``schema/execute.xsd`` (our own copy of the WSDL's Execute types); ``envelope.py`` reads the frame (SOAP 1.1
+or 1.2, token in ``fueloauth``). Answers carry the real header (WS-Addressing and a WS-Security timestamp),
+in the SOAP version of the request. Retrieve and Update have their own readers and answers
+(``wire_read.py``, ``answers.py``); faults are in ``soap_faults.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 PARTNER = "http://exacttarget.com/wsdl/partnerAPI"
 FUEL = "http://exacttarget.com"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -30,15 +33,25 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "execute.xsd"
 OBJECT_REFERENCE = "Object reference not set to an instance of an object."
 
 _ENVELOPE_NSMAP = {"soap": SOAP_ENV, "xsi": XSI, "xsd": XSD, "wsa": WSA, "wsse": WSSE, "wsu": WSU}
-_soap = ElementMaker(namespace=SOAP_ENV, nsmap=_ENVELOPE_NSMAP)
+_SOAP_NS = {"1.1": SOAP_ENV, "1.2": SOAP12_ENV}
+CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 _wsa = ElementMaker(namespace=WSA)
 _wsse = ElementMaker(namespace=WSSE, nsmap={"wsse": WSSE})
 _wsu = ElementMaker(namespace=WSU, nsmap={"wsu": WSU})
-# Faults declare the secext namespace as q0 on faultcode itself (as Marketing Cloud does); an envelope that
-# declared it as wsse already would make lxml drop that declaration as redundant, so fault envelopes do not.
-_fault_soap = ElementMaker(
-    namespace=SOAP_ENV, nsmap={k: v for k, v in _ENVELOPE_NSMAP.items() if k not in ("wsse", "wsu")}
-)
+
+
+def soap_maker(version: str = "1.1", for_fault: bool = False) -> ElementMaker:
+    """Builder of ``soap:`` elements of that SOAP version.
+
+    Faults declare the secext namespace as q0 on faultcode itself (as Marketing Cloud does); an envelope that
+    declared it as wsse already would make lxml drop that declaration as redundant, so fault envelopes do not.
+    """
+    nsmap = {**_ENVELOPE_NSMAP, "soap": _SOAP_NS[version]}
+    if for_fault:
+        nsmap = {k: v for k, v in nsmap.items() if k not in ("wsse", "wsu")}
+    return ElementMaker(namespace=_SOAP_NS[version], nsmap=nsmap)
+
+
 _api = ElementMaker(namespace=PARTNER, nsmap={None: PARTNER})
 _bare = ElementMaker()
 
@@ -67,15 +80,6 @@ class ParsedRequest:
     object_reference_error: bool = False
 
 
-@dataclass
-class ParsedEnvelope:
-    """What the emulator needs from an Execute envelope."""
-
-    token: str | None
-    message_id: str | None
-    requests: list[ParsedRequest]
-
-
 def _parser() -> etree.XMLParser:
     """No DTD, no entity expansion, no network, no huge trees: nothing in a request reaches beyond it."""
     return etree.XMLParser(
@@ -91,43 +95,32 @@ def _parser() -> etree.XMLParser:
 _SCHEMA = etree.XMLSchema(etree.parse(str(SCHEMA_PATH), _parser()))
 
 
-def _read_error(message: str) -> SoapClientFault:
+def read_error(message: str) -> SoapClientFault:
+    """The ``soap:Client`` fault .NET gives a request it cannot deserialise."""
     return SoapClientFault(f"Server was unable to read request. ---> {message}")
 
 
 def parse_xml(data: bytes) -> etree._Element:
     """Parse ``data`` with the hardened parser; refuse a DTD, oversize input or malformed XML."""
     if len(data) > MAX_BODY_BYTES:
-        raise _read_error(f"The request is larger than {MAX_BODY_BYTES} bytes.")
+        raise read_error(f"The request is larger than {MAX_BODY_BYTES} bytes.")
     if not data.strip():
-        raise _read_error("Root element is missing.")
+        raise read_error("Root element is missing.")
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise _read_error(f"There is an error in XML document: {exc}") from None
+        raise read_error(f"There is an error in XML document: {exc}") from None
     if root.getroottree().docinfo.doctype:
-        raise _read_error("DTD is prohibited in this XML document.")
+        raise read_error("DTD is prohibited in this XML document.")
     return root
 
 
-def parse_execute_envelope(data: bytes) -> ParsedEnvelope:
-    """Read an Execute envelope strictly; raise ``SoapClientFault`` for what Marketing Cloud would refuse."""
-    root = parse_xml(data)
-    if root.tag != f"{{{SOAP_ENV}}}Envelope":
-        raise _read_error(f"<{etree.QName(root).localname}> is not a SOAP 1.1 Envelope.")
-    children = list(root.iterchildren(etree.Element))
-    header = None
-    if children and children[0].tag == f"{{{SOAP_ENV}}}Header":
-        header = children.pop(0)
-    if len(children) != 1 or children[0].tag != f"{{{SOAP_ENV}}}Body":
-        raise _read_error("The envelope must hold an optional Header followed by one Body.")
-    payloads = list(children[0].iterchildren(etree.Element))
-    if len(payloads) != 1 or payloads[0].tag != f"{{{PARTNER}}}ExecuteRequestMsg":
-        raise _read_error(
+def read_execute_requests(payload: etree._Element) -> list[ParsedRequest]:
+    """Read an ``ExecuteRequestMsg`` strictly; ``SoapClientFault`` for what Marketing Cloud would refuse."""
+    if payload.tag != f"{{{PARTNER}}}ExecuteRequestMsg":
+        raise read_error(
             "The Body must hold exactly one ExecuteRequestMsg of http://exacttarget.com/wsdl/partnerAPI."
         )
-    payload = payloads[0]
-
     # Validate a standalone copy; requests with wrong-case element names are emptied in that copy (they get
     # the per-request "Object reference" error instead of failing the call, as .NET ignores unknown names).
     checked = etree.fromstring(etree.tostring(payload), _parser())
@@ -140,7 +133,7 @@ def parse_execute_envelope(data: bytes) -> ParsedEnvelope:
     if not _SCHEMA.validate(checked):
         error = _SCHEMA.error_log.last_error
         where = f"({error.line}, {error.column})"
-        raise _read_error(f"There is an error in XML document {where}: {error.message}")
+        raise read_error(f"There is an error in XML document {where}: {error.message}")
 
     requests = []
     for index, request in enumerate(payload.iterchildren(etree.Element)):
@@ -148,7 +141,7 @@ def parse_execute_envelope(data: bytes) -> ParsedEnvelope:
             requests.append(ParsedRequest(name=None, client_id=None, object_reference_error=True))
         else:
             requests.append(_read_request(request))
-    return ParsedEnvelope(token=_find_token(header), message_id=_find_message_id(header), requests=requests)
+    return requests
 
 
 def _has_wrong_case_names(request: etree._Element) -> bool:
@@ -179,31 +172,22 @@ def _read_request(request: etree._Element) -> ParsedRequest:
     )
 
 
-def _find_token(header: etree._Element | None) -> str | None:
-    if header is None:
-        return None
-    for tag in (f"{{{FUEL}}}fueloauth", "fueloauth"):
-        element = header.find(tag)
-        if element is not None:
-            return (element.text or "").strip()
-    return None
-
-
-def _find_message_id(header: etree._Element | None) -> str | None:
-    if header is None:
-        return None
-    element = header.find(f"{{{WSA}}}MessageID")
-    return None if element is None else (element.text or "").strip() or None
-
-
 def _timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _header(action: str, relates_to: str | None) -> etree._Element:
+def answer_envelope(
+    action: str, relates_to: str | None, payload: etree._Element, version: str = "1.1"
+) -> bytes:
+    """A whole answer: the real header and ``payload`` in the Body, as bytes."""
+    maker = soap_maker(version)
+    return serialise(maker.Envelope(answer_header(maker, action, relates_to), maker.Body(payload)))
+
+
+def answer_header(maker: ElementMaker, action: str, relates_to: str | None) -> etree._Element:
     """The WS-Addressing and WS-Security header Marketing Cloud puts on every answer."""
     now = datetime.now(UTC)
-    return _soap.Header(
+    return maker.Header(
         _wsa.Action(action),
         _wsa.MessageID(f"urn:uuid:{uuid.uuid4()}"),
         _wsa.RelatesTo(relates_to or f"urn:uuid:{uuid.uuid4()}"),
@@ -244,7 +228,9 @@ def overall_status(results: list[ExecuteResult]) -> str:
     return "Error" if failures == len(results) else "Has Errors"
 
 
-def execute_response(results: list[ExecuteResult], request_id: str, relates_to: str | None) -> bytes:
+def execute_response(
+    results: list[ExecuteResult], request_id: str, relates_to: str | None, version: str = "1.1"
+) -> bytes:
     """The ExecuteResponseMsg envelope: one ``Results`` per request, in request order."""
     entries = []
     for result in results:
@@ -255,36 +241,4 @@ def execute_response(results: list[ExecuteResult], request_id: str, relates_to: 
     message = _api.ExecuteResponseMsg(
         _api.OverallStatus(overall_status(results)), _api.RequestID(request_id), *entries
     )
-    return serialise(_soap.Envelope(_header("ExecuteResponse", relates_to), _soap.Body(message)))
-
-
-def fault(
-    faultcode: str,
-    faultstring: str,
-    actor: str,
-    relates_to: str | None = None,
-    apifault: tuple[int, str] | None = None,
-    with_detail: bool = True,
-) -> bytes:
-    """A SOAP 1.1 fault. ``faultcode`` is ``soap:Client``, ``soap:Server`` or ``q0:Security``."""
-    code = _bare.faultcode(faultcode)
-    if faultcode.startswith("q0:"):
-        # The prefix must be declared where it is used: q0 is the WS-Security secext namespace.
-        code = etree.Element("faultcode", nsmap={"q0": WSSE})
-        code.text = faultcode
-    parts = [code, _bare.faultstring(faultstring), _bare.faultactor(actor)]
-    if apifault is not None:
-        fault_maker = ElementMaker(namespace=APIFAULT, nsmap={None: APIFAULT})
-        code_number, message = apifault
-        parts.append(
-            _bare.detail(
-                fault_maker.apifault(fault_maker.Code(str(code_number)), fault_maker.Message(message))
-            )
-        )
-    elif with_detail:
-        parts.append(_bare.detail())
-    envelope = _fault_soap.Envelope(
-        _header("http://schemas.xmlsoap.org/ws/2004/08/addressing/fault", relates_to),
-        _fault_soap.Body(_fault_soap.Fault(*parts)),
-    )
-    return serialise(envelope)
+    return answer_envelope("ExecuteResponse", relates_to, message, version)

@@ -56,13 +56,14 @@ HTTP_LATENCY = Histogram(
 )
 SFMC_CALLS = Counter(
     f"{PREFIX}_sfmc_calls",
-    "Marketing Cloud Execute calls by outcome (ok, transient, auth, request, config, protocol)",
+    "Marketing Cloud calls by outcome: Execute ok, transient, auth, request, config, protocol; Retrieve and "
+    "Update the same with retrieve_ / update_ before it (and retrieve_refused)",
     ("outcome",),
     registry=None,
 )
 SFMC_LATENCY = Histogram(
     f"{PREFIX}_sfmc_call_duration_seconds",
-    "Duration of Marketing Cloud Execute calls (token refresh and retry included)",
+    "Duration of Marketing Cloud calls (token refresh, retry and a Retrieve's pages included)",
     buckets=LATENCY_BUCKETS,
     registry=None,
 )
@@ -92,7 +93,7 @@ class SfmcMetricsObserver:
         """Count the call by outcome with its duration; a successful one also proves the credentials."""
         SFMC_CALLS.labels(outcome=outcome).inc()
         SFMC_LATENCY.observe(seconds)
-        if outcome == "ok":
+        if outcome == "ok" or outcome.endswith("_ok"):  # Execute's "ok", "retrieve_ok", "update_ok"
             self.last_auth_ok = time.monotonic()
 
 

@@ -1,4 +1,5 @@
-"""Marketing Cloud SOAP client (LogUnsubEvent): see docs/sfmc-client.md and docs/architecture.md.
+"""Marketing Cloud SOAP client (LogUnsubEvent; Retrieve of lists, memberships, subscribers and business units;
+Update of list statuses): see docs/sfmc-client.md and docs/architecture.md.
 
 Knows nothing of Flask except ``init_app`` and ``cli``: the client is built from a settings mapping.
 """
@@ -15,6 +16,7 @@ from .errors import (
     SfmcError,
     SfmcProtocolError,
     SfmcRequestError,
+    SfmcRetrieveError,
     SfmcTransientError,
 )
 from .models import (
@@ -25,13 +27,34 @@ from .models import (
     SoapFault,
     UnsubOutcome,
 )
+from .object_calls import MAX_RETRIEVE_PAGES
+from .objects import (
+    BusinessUnitInfo,
+    ListMembership,
+    ListStatusChange,
+    MailingList,
+    RetrievedObject,
+    RetrieveQuery,
+    RetrieveResult,
+    SimpleFilter,
+    SubscriberStatus,
+    UpdateResult,
+)
 
 __all__ = [
     "MAX_REQUESTS_PER_CALL",
+    "MAX_RETRIEVE_PAGES",
+    "BusinessUnitInfo",
     "ExecuteResult",
+    "ListMembership",
+    "ListStatusChange",
     "LogUnsubEvent",
+    "MailingList",
     "OutcomeKind",
     "PingResult",
+    "RetrieveQuery",
+    "RetrieveResult",
+    "RetrievedObject",
     "SfmcAuthError",
     "SfmcClient",
     "SfmcConfigError",
@@ -39,9 +62,13 @@ __all__ = [
     "SfmcObserver",
     "SfmcProtocolError",
     "SfmcRequestError",
+    "SfmcRetrieveError",
     "SfmcTransientError",
+    "SimpleFilter",
     "SoapFault",
+    "SubscriberStatus",
     "UnsubOutcome",
+    "UpdateResult",
     "get_client",
     "init_app",
 ]

@@ -34,7 +34,9 @@ class SfmcObserver(Protocol):
         """A token was obtained (a health check can tell the credentials still work)."""
 
     def on_call(self, outcome: str, seconds: float) -> None:
-        """One ``log_unsub_events`` call ended; ``outcome`` is the ``outcome`` of its error or ``ok``."""
+        """One call ended; ``outcome`` is ``ok`` or its error's ``outcome`` (``transient``, ``auth``, …), with
+        ``retrieve_`` or ``update_`` before it for a Retrieve or an Update (``retrieve_ok``), so metrics
+        tell them from Execute (``log_unsub_events``)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
         self.refreshes = 0
+
+    @property
+    def account_id(self) -> int | None:
+        """The MID tokens are asked for (SFMC_ACCOUNT_ID), when one is configured: the token's own unit."""
+        return self._account_id
 
     def current(self) -> AccessToken:
         """A token with more than the margin left: the cached one, or a fresh one."""

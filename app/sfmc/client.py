@@ -1,27 +1,40 @@
-"""``SfmcClient``: LogUnsubEvent Execute calls to Marketing Cloud, with a shared token and typed outcomes.
+"""``SfmcClient``: calls to Marketing Cloud with a shared token and typed outcomes (Execute here; Retrieve
+and Update in ``object_calls``).
 
-One call = build (``envelope``) → POST (``transport``) → read (``response``). A ``Token Expired`` or
-``Login failed`` fault gets one token refresh and one retry (Marketing Cloud refused the call before
-doing anything, so the retry cannot duplicate an event); nothing else is retried here.
+One call = build (``envelope``) → POST (``transport``) → read (``response``): ``_send``, for every action.
+A ``Token Expired`` or ``Login failed`` fault gets one token refresh and one retry (Marketing Cloud refused
+the call before doing anything, so the retry cannot duplicate an event); nothing else is retried here.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from lxml import etree
 
 from . import envelope as envelopes
 from .auth import AccessToken, SfmcObserver, TokenProvider
-from .errors import SfmcAuthError, SfmcConfigError, SfmcError, SfmcProtocolError, SfmcRequestError
-from .models import ExecuteResult, LogUnsubEvent, OutcomeKind, SoapFault, UnsubOutcome
+from .errors import (
+    SfmcAuthError,
+    SfmcConfigError,
+    SfmcError,
+    SfmcProtocolError,
+    SfmcRequestError,
+    SfmcTransientError,
+)
+from .models import ExecuteResult, LogUnsubEvent, OutcomeKind, SoapFault, with_refusals
+from .object_calls import ObjectCalls
 from .response import fault_error, is_token_fault, parse_response
 from .schema import check_envelope
-from .transport import Transport
+from .transport import DEADLINE_FACTOR, HttpReply, Transport
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: What ``ping`` sends: a LogUnsubEvent without any parameter. Marketing Cloud answers ErrorCode 402
 #: ("the Parameters array held no values") without looking anybody up: it proves the token and the SOAP
@@ -48,8 +61,9 @@ class PingResult:
         return self.token_ok and self.soap_reached and self.problem is None
 
 
-class SfmcClient:
-    """Marketing Cloud's SOAP API as far as this project needs it: LogUnsubEvent, batched."""
+class SfmcClient(ObjectCalls):
+    """Marketing Cloud's SOAP API as far as this project needs it: LogUnsubEvent (batched) here; Retrieve of
+    lists, memberships, subscribers and business units and Update of list statuses in ``ObjectCalls``."""
 
     def __init__(
         self,
@@ -135,17 +149,10 @@ class SfmcClient:
             "sfmc: %d of %d request(s) refused before sending", len(requests) - len(sendable), len(requests)
         )
         sent = self._execute(sendable, timeout=timeout) if sendable else None
-        answers = iter(sent.outcomes if sent else [])
-        outcomes = [
-            next(answers)
-            if refusal is None
-            else UnsubOutcome(kind=OutcomeKind.REJECTED, meaning=f"not sent: {refusal}")
-            for refusal in refusals
-        ]
         return ExecuteResult(
             overall_status=sent.overall_status if sent else "Not sent",
             request_id=sent.request_id if sent else None,
-            outcomes=outcomes,
+            outcomes=with_refusals(refusals, sent.outcomes if sent else []),
         )
 
     def ping(self) -> PingResult:
@@ -185,13 +192,36 @@ class SfmcClient:
         self.transport.close()
 
     def _execute(self, requests: list[LogUnsubEvent], *, timeout: float | None) -> ExecuteResult:
+        return self._send(
+            "Execute",
+            lambda token: envelopes.execute_envelope(token, requests),
+            functools.partial(_read_execute, expected=len(requests)),
+            timeout=timeout,
+        )
+
+    def _send(
+        self,
+        action: str,
+        build: Callable[[str], etree._Element],
+        read: Callable[[HttpReply], T | SoapFault],
+        *,
+        timeout: float | None,
+        deadline: float | None = None,
+    ) -> T:
+        """One call of any action (Execute, Retrieve, Update): ``build`` the envelope for a token, POST it,
+        ``read`` the answer; one token refresh and retry on ``Token Expired``/``Login failed``, faults raised.
+
+        ``deadline`` (``time.monotonic``), when given, bounds both attempts: each gets the timeout that lets
+        its whole answer (``DEADLINE_FACTOR`` x its timeout) arrive before it, and none starts after it.
+        """
         token = self.tokens.current()
-        answer = self._call(token, requests, timeout)
+        default = self.transport.timeout
+        answer = self._call(token, action, build, read, _within(timeout, deadline, default))
         if isinstance(answer, SoapFault) and is_token_fault(answer):
             # Refused before any work was done: one fresh token, one retry, no more.
             logger.warning("sfmc refused the token (%s): refreshing once and retrying", answer.faultstring)
             token = self.tokens.renew(token)
-            answer = self._call(token, requests, timeout)
+            answer = self._call(token, action, build, read, _within(timeout, deadline, default))
         if isinstance(answer, SoapFault):
             error = fault_error(answer)
             if isinstance(error, SfmcAuthError):
@@ -200,19 +230,20 @@ class SfmcClient:
         return answer
 
     def _call(
-        self, token: AccessToken, requests: list[LogUnsubEvent], timeout: float | None
-    ) -> ExecuteResult | SoapFault:
-        tree = envelopes.execute_envelope(token.value, requests)
+        self,
+        token: AccessToken,
+        action: str,
+        build: Callable[[str], etree._Element],
+        read: Callable[[HttpReply], T | SoapFault],
+        timeout: float | None,
+    ) -> T | SoapFault:
+        tree = build(token.value)
         check_envelope(tree)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("sfmc envelope: %s", envelopes.redacted(tree).decode())
-        reply = self.transport.post_soap(self._soap_url(token), envelopes.serialise(tree), timeout=timeout)
-        answer = parse_response(
-            reply.body, http_status=reply.status, content_type=reply.content_type, expected=len(requests)
-        )
-        if isinstance(answer, ExecuteResult) and reply.status != 200:
-            raise SfmcProtocolError(f"an Execute result with HTTP {reply.status}")
-        return answer
+        body = envelopes.serialise(tree)
+        reply = self.transport.post_soap(self._soap_url(token), body, timeout=timeout, action=action)
+        return read(reply)
 
     def _soap_url(self, token: AccessToken) -> str:
         if self.soap_url:
@@ -242,3 +273,22 @@ def _tally(result: ExecuteResult) -> str:
     for outcome in result.outcomes:
         counts[outcome.kind.value] = counts.get(outcome.kind.value, 0) + 1
     return " ".join(f"{kind}={count}" for kind, count in sorted(counts.items()))
+
+
+def _read_execute(reply: HttpReply, *, expected: int) -> ExecuteResult | SoapFault:
+    answer = parse_response(
+        reply.body, http_status=reply.status, content_type=reply.content_type, expected=expected
+    )
+    if isinstance(answer, ExecuteResult) and reply.status != 200:
+        raise SfmcProtocolError(f"an Execute result with HTTP {reply.status}")
+    return answer
+
+
+def _within(timeout: float | None, deadline: float | None, default: float) -> float | None:
+    """The timeout of one attempt: ``timeout``, cut so that its whole answer arrives before ``deadline``."""
+    if deadline is None:
+        return timeout
+    left = (deadline - time.monotonic()) / DEADLINE_FACTOR
+    if left <= 0.01:
+        raise SfmcTransientError("the call's deadline passed before it could be sent", maybe_sent=False)
+    return min(default if timeout is None else timeout, left)

@@ -147,8 +147,8 @@ def serialise(element: etree._Element) -> bytes:
 
 
 def redacted(envelope: etree._Element) -> bytes:
-    """The envelope for a DEBUG log: token removed, identifiers and reason masked (a copy; the original
-    is untouched)."""
+    """The envelope (any of ours: Execute, Retrieve, Update) for a DEBUG log: token removed, identifiers
+    and reason masked (a copy; the original is untouched)."""
     copy = deepcopy(envelope)
     for token in copy.iter(f"{{{FUEL}}}fueloauth"):
         token.text = "<redacted>"
@@ -161,4 +161,10 @@ def redacted(envelope: etree._Element) -> bytes:
             value.text = mask_email(value.text)
         elif name in ("SubscriberKey", "Reason"):
             value.text = mask_text(value.text)
+    # Retrieve and Update (object_envelopes): the key as an element, and a filter's value (a key too).
+    for element in copy.iter(f"{{{PARTNER}}}SubscriberKey", f"{{{PARTNER}}}Filter"):
+        if element.tag == f"{{{PARTNER}}}Filter":
+            element = element.find(_VALUE)
+        if element is not None and element.text:
+            element.text = mask_text(element.text)
     return serialise(copy)

@@ -59,3 +59,13 @@ class SfmcRequestError(SfmcError, ValueError):
     """A request we refuse to build (no requests, more than 50, a MID that is not a number, ...)."""
 
     outcome = "request"
+
+
+class SfmcRetrieveError(SfmcError):
+    """Marketing Cloud read a Retrieve and refused it: ``OverallStatus`` ``Error: <message>`` (HTTP 200).
+
+    The message is Marketing Cloud's own (an unknown object type, a property it does not know). The same
+    request gets the same answer, so retrying it cannot help; a Retrieve changes nothing, so nothing is lost.
+    """
+
+    outcome = "refused"

@@ -84,3 +84,15 @@ class SoapFault:
     faultstring: str
     api_code: int | None = None
     api_message: str | None = None
+
+
+def with_refusals(refusals: list[str | None], sent: list[UnsubOutcome]) -> list[UnsubOutcome]:
+    """One outcome per request of a batch: ``sent[i]`` for the i-th request that was sent, REJECTED
+    ``not sent: <why>`` for each request refused before sending (``refusals[i]`` not None)."""
+    answers = iter(sent)
+    return [
+        next(answers)
+        if refusal is None
+        else UnsubOutcome(kind=OutcomeKind.REJECTED, meaning=f"not sent: {refusal}")
+        for refusal in refusals
+    ]

@@ -96,6 +96,21 @@ def parse_response(
     ``expected`` is the number of requests sent: a different number of results is a protocol error,
     because results are matched to requests by position.
     """
+    payload = read_payload(body, http_status=http_status, content_type=content_type, expected=_RESPONSE_MSG)
+    if isinstance(payload, SoapFault):
+        return payload
+    return parse_execute_response(payload, expected=expected)
+
+
+def read_payload(
+    body: bytes, *, http_status: int, content_type: str | None, expected: str
+) -> etree._Element | SoapFault:
+    """The Body's message of one HTTP answer (tag ``expected``, Clark notation), or the fault it carries.
+
+    What every call's answer goes through (Execute, Retrieve, Update): the same hardened parse, the same
+    reading of proxy pages, empty bodies and unreadable 5xx answers (``SfmcTransientError``,
+    ``maybe_sent=True``); another message than ``expected`` raises.
+    """
     if not body.strip():
         raise SfmcTransientError(f"empty response body (HTTP {http_status})", maybe_sent=True)
     if _looks_like_html(body, content_type):
@@ -114,9 +129,9 @@ def parse_response(
         raise _unreadable(f"HTTP {http_status} answer is not a SOAP envelope with a body", http_status)
     if payload.tag == _FAULT:
         return parse_fault(payload)
-    if payload.tag != _RESPONSE_MSG:
+    if payload.tag != expected:
         raise _unreadable(f"unexpected SOAP body <{etree.QName(payload).localname}>", http_status)
-    return parse_execute_response(payload, expected=expected)
+    return payload
 
 
 def _looks_like_html(body: bytes, content_type: str | None) -> bool:
@@ -127,7 +142,8 @@ def _looks_like_html(body: bytes, content_type: str | None) -> bool:
 
 
 def _unreadable(message: str, http_status: int) -> SfmcError:
-    """A body that is not an Execute answer: transient when a 5xx/408/429 says the path failed, else ours."""
+    """A body that is not the answer expected: transient when a 5xx/408/429 says the path failed, else
+    ours."""
     if http_status >= 500 or http_status in (408, 429):
         return SfmcTransientError(message, maybe_sent=True)
     return SfmcProtocolError(message)

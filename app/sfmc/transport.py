@@ -50,6 +50,10 @@ SOAP_HEADERS = {
     "SOAPAction": "Execute",
     "Accept": "text/xml",
 }
+#: The headers of each SOAP action we send (the action is the only header that differs).
+ACTION_HEADERS = {
+    action: {**SOAP_HEADERS, "SOAPAction": action} for action in ("Execute", "Retrieve", "Update")
+}
 
 
 @dataclass(frozen=True)
@@ -99,9 +103,12 @@ class Transport:
         self._environment: dict[str, dict[str, Any]] = {}
         self.session.trust_env = False
 
-    def post_soap(self, url: str, envelope: bytes, *, timeout: float | None = None) -> HttpReply:
-        """POST an envelope with the SOAP 1.1 headers Marketing Cloud routes on (``SOAPAction: Execute``)."""
-        return self._post(url, data=envelope, headers=SOAP_HEADERS, timeout=timeout)
+    def post_soap(
+        self, url: str, envelope: bytes, *, timeout: float | None = None, action: str = "Execute"
+    ) -> HttpReply:
+        """POST an envelope with the SOAP 1.1 headers Marketing Cloud routes on (``SOAPAction: <action>``,
+        one of ``ACTION_HEADERS``)."""
+        return self._post(url, data=envelope, headers=ACTION_HEADERS[action], timeout=timeout)
 
     def post_json(self, url: str, payload: dict[str, Any], *, timeout: float | None = None) -> HttpReply:
         """POST a JSON document (the OAuth token request), under the same timeouts and deadline."""

@@ -161,6 +161,10 @@ def test_stats_count_tokens_calls_and_requests(emulator) -> None:
         "soap_calls": 2,
         "requests_executed": 4,
         "faults_injected": 0,
+        "execute": 2,
+        "retrieve": {"List": 0, "ListSubscriber": 0, "Subscriber": 0, "BusinessUnit": 0},
+        "update": 0,
+        "update_objects": 0,
     }
 
 

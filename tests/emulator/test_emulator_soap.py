@@ -72,10 +72,10 @@ def test_path_is_case_insensitive_and_action_bare_or_quoted(
 
 
 def test_unknown_soap_action_is_a_client_fault(emulator, token: str) -> None:
-    response = post_soap(emulator.base_url, envelope(token, [request_element(OK_PARAMS)]), action="Retrieve")
+    response = post_soap(emulator.base_url, envelope(token, [request_element(OK_PARAMS)]), action="Perform")
     fault = read_fault(response)
     assert fault.faultcode == "soap:Client"
-    assert fault.faultstring == "Server did not recognize the value of HTTP Header SOAPAction: Retrieve."
+    assert fault.faultstring == "Server did not recognize the value of HTTP Header SOAPAction: Perform."
     assert emulator.events() == []
 
 

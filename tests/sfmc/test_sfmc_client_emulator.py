@@ -42,9 +42,9 @@ class RecordingTransport(Transport):
         super().__init__(**kwargs)
         self.sent: list[bytes] = []
 
-    def post_soap(self, url: str, envelope: bytes, *, timeout: float | None = None) -> HttpReply:
+    def post_soap(self, url: str, envelope: bytes, **kwargs: Any) -> HttpReply:
         self.sent.append(envelope)
-        return super().post_soap(url, envelope, timeout=timeout)
+        return super().post_soap(url, envelope, **kwargs)
 
 
 @pytest.fixture
