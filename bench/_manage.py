@@ -42,7 +42,7 @@ def outcomes(log_path: Path, skip_lines: int) -> Counter:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if record.get("route") == ROUTE:
+            if record.get("route") == ROUTE and "status" in record:  # the request's own line
                 counted[str(record.get("outcome"))] += 1
     return counted
 
