@@ -62,11 +62,13 @@ class PreferenceReader:
         """The person's lists as the manage page shows them, or None (the view shows the plain form)."""
         if not recipient.subscriber_key:
             return None  # Marketing Cloud's memberships are read by SubscriberKey only
+        mid = unit_of(recipient)
+        if recipient.mid and mid is None:
+            return None  # a MID that is not a number: never another unit's lists
         if not self.budget.take():
             logger.info("manage page: the process's read budget is used up; showing the plain form")
             return None
         deadline = time.monotonic() + self.timeout
-        mid = unit_of(recipient)
         catalog = self._lists_of(mid)
         if not catalog:
             return None

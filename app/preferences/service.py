@@ -59,6 +59,8 @@ class PreferenceService:
         """Whether a "subscribe again" may name ``list_id`` (the email's own list, or a list the manage page
         offers), and its name. Any other list is refused: the page never changes a list it cannot show."""
         mid = unit_of(recipient)
+        if recipient.mid and mid is None:
+            return False, None  # a MID that is not a number: no list of another unit
         name = self.list_name_of(mid, list_id)
         if list_id == recipient.list_id:
             return True, name

@@ -41,6 +41,10 @@ def manage() -> Any:
     claims = _claims_or_none(token)
     if claims is None:
         return _invalid_link()
+    if request.method == "HEAD":
+        # A HEAD (link checkers, scanners) gets the headers of a page without reading Marketing Cloud.
+        g.outcome = "manage_plain_form"
+        return plain_form_page(token, claims)
     preferences = get_service().reader.read(claims.recipient)
     if preferences is None:
         g.outcome = "manage_plain_form"
