@@ -241,3 +241,10 @@ def test_docs_list_every_value_the_new_templates_get(app: Flask, client: FlaskCl
         for value in rendered[f"preferences/{name}"] - COMMON_NAMES:
             assert f"`{value}`" in row, (name, value)
         assert f"preferences/{name}" in docs.split("### What a template can use")[0]  # the file tree
+
+
+def test_a_head_request_reads_nothing_from_marketing_cloud(client: FlaskClient, emulator: Any) -> None:
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    for _ in range(5):
+        assert client.head(link).status_code == 200
+    assert retrieve_calls(emulator, "ListSubscriber") == retrieve_calls(emulator, "Subscriber") == 0
