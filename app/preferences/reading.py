@@ -60,6 +60,14 @@ class PreferenceReader:
 
     def read(self, recipient: Recipient) -> Preferences | None:
         """The person's lists as the manage page shows them, or None (the view shows the plain form)."""
+        try:
+            return self._read(recipient)
+        except Exception:
+            # Whatever Marketing Cloud answered, a GET of a good link gets a page: the plain form.
+            logger.exception("manage page: reading the person's lists failed unexpectedly")
+            return None
+
+    def _read(self, recipient: Recipient) -> Preferences | None:
         if not recipient.subscriber_key:
             return None  # Marketing Cloud's memberships are read by SubscriberKey only
         mid = unit_of(recipient)
@@ -95,7 +103,7 @@ class PreferenceReader:
         def read_subscriber() -> None:
             try:
                 found["subscriber"] = client.retrieve_subscriber(key, mid, timeout=_left(deadline))
-            except SfmcError as exc:
+            except Exception as exc:  # an SfmcError, or anything else: either way the plain form
                 found["failed"] = exc
 
         helper = threading.Thread(target=read_subscriber, name="manage-read", daemon=True)
