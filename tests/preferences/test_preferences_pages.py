@@ -17,6 +17,7 @@ from preferences_helpers import (
     NEWSLETTER,
     PRODUCT_NEWS,
     UNSUBSCRIBED_FROM_ALL,
+    WEEKLY_OFFERS,
     boxes,
     landing_link,
     manage_link,
@@ -248,3 +249,21 @@ def test_a_head_request_reads_nothing_from_marketing_cloud(client: FlaskClient, 
     for _ in range(5):
         assert client.head(link).status_code == 200
     assert retrieve_calls(emulator, "ListSubscriber") == retrieve_calls(emulator, "Subscriber") == 0
+
+
+@pytest.mark.parametrize("fault", ["outage", "rate_limited", "html_502", "drop", "login_failed"])
+def test_marketing_cloud_failing_gives_the_plain_form_never_an_error(
+    client: FlaskClient, emulator: Any, fault: str
+) -> None:
+    emulator.faults(error_rate=1.0, errors=[fault])
+    answer = client.get(manage_link(subscriber_key="demo-001", **NEWSLETTER))
+    assert answer.status_code == 200
+    assert 'name="scope"' in answer.get_data(as_text=True)
+
+
+def test_marketers_choose_the_lists_offered_without_python(make_app: Any) -> None:
+    app = make_app(PREFERENCE_LISTS=f"510001000:{EVENTS},510001000:{WEEKLY_OFFERS},510001001:27920")
+    html = app.test_client().get(manage_link(subscriber_key="demo-001", **NEWSLETTER)).get_data(as_text=True)
+    assert list(boxes(html)) == ["17914", EVENTS]  # the email's own list, then the chosen ones in order
+    child = app.test_client().get(manage_link(subscriber_key="child-001", **BRAND_NEWSLETTER))
+    assert list(boxes(child.get_data(as_text=True))) == ["27914", "27920"]
