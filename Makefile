@@ -12,7 +12,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-## Serve the app on the local Marketing Cloud emulator with demo data and print demo links.
+## Serve the app on the local Marketing Cloud emulator with demo data, print demo links and write
+## instance/demo.env (the demo's settings: `set -a; . instance/demo.env; set +a; .venv/bin/flask check-config`).
 run: $(STAMP)
 	$(BIN)/python -m scripts.demo
 

@@ -8,6 +8,7 @@ default: a missing one stops start-up with one readable line naming it (``Config
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,17 @@ def _url(value: str) -> str:
 
 def _optional_url(value: str) -> str | None:
     return _url(value) if value.strip() else None
+
+
+def _optional_https_url(value: str) -> str | None:
+    """An asset the pages load from another origin: https only, because the CSP allows nothing else."""
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ValueError("must be an https:// URL (the page's Content-Security-Policy allows no other)")
+    return value
 
 
 def _text(value: str) -> str:
@@ -172,6 +184,23 @@ def _log_level(value: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+def timezone_name(value: str) -> str:
+    """An IANA time-zone name (``Europe/Berlin``) as the date formatting knows it, else ``ValueError``.
+
+    Empty means UTC. Public so that other checks (a per-unit brand's ``timezone``) validate exactly as
+    this setting does. Looked up with Babel, which uses the time-zone data Flask-Babel converts with (pytz).
+    """
+    from babel.dates import get_timezone
+
+    name = value.strip()
+    if not name:
+        return "UTC"
+    try:
+        return str(get_timezone(name))
+    except LookupError:
+        raise ValueError(f"{name!r} is not an IANA time-zone name such as Europe/Berlin") from None
 
 
 def _bool(value: str) -> bool:
@@ -316,9 +345,28 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Folder whose templates take precedence over the built-in ones",
     ),
+    Setting(
+        "BRAND_TIMEZONE",
+        timezone_name,
+        "UTC",
+        "IANA time zone the pages' dates are written in (e.g. Europe/Berlin), so 'Recorded on' shows the "
+        "brand's day",
+    ),
     Setting("BRAND_NAME", _text, "Example Newsletters", "Sender name shown on every page"),
     Setting("BRAND_LOGO_URL", _optional_text, None, "Logo URL (served by you; no referrer sent)"),
     Setting("BRAND_PRIMARY_COLOR", _text, "#0b5cad", "Button and link colour (keep 4.5:1 on white)"),
+    Setting(
+        "BRAND_STYLESHEET_URL",
+        _optional_https_url,
+        None,
+        "Your own stylesheet (https), loaded after ours; the CSP's style-src allows its origin",
+    ),
+    Setting(
+        "BRAND_FAVICON_URL",
+        _optional_https_url,
+        None,
+        "Your favicon (https); empty = the neutral one at /favicon.ico",
+    ),
     Setting("BRAND_PRIVACY_URL", _optional_url, None, "Link to the privacy notice"),
     Setting("BRAND_CONTACT_URL", _optional_text, None, "Contact link (URL or mailto:)"),
     Setting(
@@ -404,12 +452,45 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def load_config(environ: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Parse every setting from ``environ`` (default: the process environment).
+#: ``BRAND_<MID>_<FIELD>``: the brand of one business unit (``BRAND_<FIELD>`` is the global one).
+UNIT_BRAND = re.compile(r"BRAND_(\d+)_([A-Z_]+)")
+#: Where ``load_config`` puts the business units' brands: ``{MID: {"BRAND_NAME": …, …}}``.
+UNIT_BRANDS_KEY = "BRAND_UNITS"
 
-    Values that are not strings (tests pass Python values) are taken as they are. All problems are
-    collected first so that a misconfigured deployment learns everything in one start.
+
+def unit_brand_settings(source: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The per-business-unit brands, ``BRAND_<MID>_<FIELD>``, parsed like the global ``BRAND_<FIELD>``.
+
+    Each unit names only what differs from the global brand; the rest falls back to it
+    (``app/unsubscribe/branding.py``). A field that is not a brand setting is a problem, not ignored:
+    a typo would otherwise quietly show the global brand.
     """
+    by_name = {setting.name: setting for setting in SETTINGS}
+    fields = sorted(name.removeprefix("BRAND_") for name in by_name if name.startswith("BRAND_"))
+    units: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for name in sorted(source):
+        match = UNIT_BRAND.fullmatch(name)
+        if match is None:
+            continue
+        mid, field = str(int(match[1])), match[2]
+        setting = by_name.get(f"BRAND_{field}")
+        if setting is None or int(mid) < 1:
+            problems.append(f"{name} is not a brand setting (BRAND_<MID>_ + one of {', '.join(fields)})")
+            continue
+        raw = source[name]
+        try:
+            value = setting.parse(raw) if isinstance(raw, str) else raw
+        except ValueError as exc:
+            problems.append(f"{name} is invalid: {exc}")
+            continue
+        if value is not None:
+            units.setdefault(mid, {})[setting.name] = value
+    return units, problems
+
+
+def parse_settings(environ: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Every setting that parses, and one line per setting that does not (see ``load_config``)."""
     source = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     problems: list[str] = []
@@ -428,6 +509,17 @@ def load_config(environ: Mapping[str, Any] | None = None) -> dict[str, Any]:
             values[setting.name] = setting.parse(raw)
         except ValueError as exc:
             problems.append(f"{setting.name} is invalid: {exc}")
+    values[UNIT_BRANDS_KEY], unit_problems = unit_brand_settings(source)
+    return values, problems + unit_problems
+
+
+def load_config(environ: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Parse every setting from ``environ`` (default: the process environment).
+
+    Values that are not strings (tests pass Python values) are taken as they are. All problems are
+    collected first so that a misconfigured deployment learns everything in one start.
+    """
+    values, problems = parse_settings(environ)
     if problems:
         raise ConfigError(problems)
     return values
@@ -444,4 +536,7 @@ def redacted(values: Mapping[str, Any]) -> dict[str, str]:
             shown[setting.name] = ",".join(value)
         else:
             shown[setting.name] = "" if value is None else str(value)
+    for mid, brand in sorted((values.get(UNIT_BRANDS_KEY) or {}).items()):
+        for name, value in brand.items():
+            shown[f"BRAND_{mid}_{name.removeprefix('BRAND_')}"] = str(value)
     return shown

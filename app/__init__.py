@@ -7,11 +7,24 @@ from typing import Any
 
 from flask import Flask
 
-from config import load_config
+from config import ConfigError, parse_settings
 
 from .templating import SandboxedFlask, restrict_templates
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings_or_every_problem(source: dict[str, Any]) -> dict[str, Any]:
+    """The parsed settings; or a ``ConfigError`` listing every problem at once: what does not parse, the
+    rate limit's syntax, and what ``check-config`` would report about the values that did parse."""
+    from .ops.config_checks import errors
+    from .ops.limits import setting_problems
+
+    settings, problems = parse_settings(source)
+    problems += [line for line in setting_problems(settings) if line.split(" ", 1)[0] in settings]
+    if problems:
+        raise ConfigError(problems + errors(settings))
+    return settings
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -31,7 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     source: dict[str, Any] = dict(os.environ)
     if test_config:
         source.update(test_config)
-    settings = load_config(source)
+    settings = _settings_or_every_problem(source)
     app.config.update(settings)
     if test_config:
         # Anything that is not one of our settings (Flask's own keys such as TESTING or
@@ -39,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update({k: v for k, v in test_config.items() if k not in settings})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import journal, links, ops, preferences, sfmc, speedups, unsubscribe
+    from . import journal, links, ops, preferences, preview, sfmc, speedups, unsubscribe
     from .ops.metrics import sfmc_observer
 
     ops.init_app(app)
@@ -48,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     links.init_app(app)
     unsubscribe.init_app(app)
     preferences.init_app(app)
+    preview.init_app(app)
     restrict_templates(app)
     speedups.install(app)
     return app

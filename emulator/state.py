@@ -35,6 +35,8 @@ class Account:
     jobs: dict[int, Job]
     sends: list[Send]
     events: list[dict[str, str]] = field(default_factory=list)
+    #: Every list status an Update set, in the order it was processed (tests read the order of changes).
+    updates: list[dict[str, str]] = field(default_factory=list)
     _lookup: _Index | None = field(default=None, repr=False, compare=False)
 
     # ----------------------------------------------------------------------------------------- loading
@@ -128,6 +130,7 @@ class Account:
                 for s in self.sends
             ],
             "events": [dict(e) for e in self.events],
+            "updates": [dict(u) for u in self.updates],
         }
 
     def _members(self, mailing_list: MailingList) -> dict[str, str]:

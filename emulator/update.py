@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .memberships import list_status, master_unsubscribe, reactivate, set_list_status
-from .model import ACTIVE, DELETED, UNSUBSCRIBED, MailingList, Subscriber
+from .model import ACTIVE, DELETED, UNSUBSCRIBED, MailingList, Subscriber, utc_now
 from .unsub import to_int
 from .wire_read import ListChange, UpdateObject
 
@@ -86,6 +86,16 @@ def _update_one(account: Account, token_mid: int, sent: UpdateObject) -> UpdateO
         reactivate(subscriber)
     for mailing_list, status in changes:
         set_list_status(mailing_list, subscriber, status)
+        account.updates.append(
+            {
+                "subscriber_id": str(subscriber.id),
+                "subscriber_key": subscriber.key,
+                "list_id": str(mailing_list.id),
+                "status": status,
+                "mid": str(mid),
+                "time": utc_now(),
+            }
+        )
     return UpdateOutcome("OK", UPDATED, None, sent, subscriber, mid)
 
 

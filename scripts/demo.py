@@ -4,12 +4,17 @@ Starts three processes — the emulator (`python -m emulator`), the journal work
 deliver --forever`) and the app under gunicorn on http://127.0.0.1:5000 — prints links minted for the
 emulator's demo identities, and stops all three on Ctrl-C. Logs go to instance/demo-logs/; the demo journal
 (instance/demo-journal.sqlite3) starts empty each time, like the emulator's data.
+
+It also writes the demo's settings to instance/demo.env (git-ignored), so `flask` commands can be run
+against the running demo from another terminal: `set -a; . instance/demo.env; set +a; .venv/bin/flask
+check-config`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -28,6 +33,9 @@ from app.identity import Recipient  # noqa: E402
 from app.links import LinkClaims, mint, unsubscribe_url  # noqa: E402
 
 DEMO_SIGNING_KEY = "demo-link-signing-key-change-me"  # demo only: real deployments set their own
+ENV_FILE = "demo.env"
+#: What the app's settings need that the demo sets, but the env file leaves out (gunicorn's, the process's).
+NOT_FOR_FLASK_COMMANDS = ("GUNICORN_BIND", "WEB_CONCURRENCY", "PYTHONUNBUFFERED")
 NEWSLETTER = {"job_id": "18099", "list_id": "17914"}
 
 # (what it shows, claims): the emulator's demo data (emulator/data/demo.json, docs/emulator.md).
@@ -83,27 +91,46 @@ def free_port() -> int:
 
 
 def demo_environment(emulator_url: str, app_port: int, instance: Path) -> dict[str, str]:
-    """The settings of the app and the worker: demo credentials, a demo key, a SQLite journal."""
+    """The environment of the app and the worker: this process's, with the demo's settings over it."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SFMC_", "GUNICORN_"))}
-    env.update(
-        {
-            "SFMC_AUTH_URL": emulator_url,
-            "SFMC_CLIENT_ID": "demo-client-id",
-            "SFMC_CLIENT_SECRET": "demo-client-secret",
-            # Every business unit has its own All Subscribers list (emulator/data/demo.json).
-            "SFMC_ACCOUNT_ID": "510001000",
-            "SFMC_ALL_SUBSCRIBERS_LISTS": "510001000:1000,510001001:2000",
-            "LINK_SIGNING_KEYS": DEMO_SIGNING_KEY,
-            "DATABASE_URL": f"sqlite:///{instance / 'demo-journal.sqlite3'}",
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{app_port}",
-            "BRAND_NAME": os.environ.get("BRAND_NAME", "Example Newsletters"),
-            "SECURE_HSTS": "false",
-            "GUNICORN_BIND": f"127.0.0.1:{app_port}",
-            "WEB_CONCURRENCY": "2",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
+    env.update(demo_settings(emulator_url, app_port, instance))
     return env
+
+
+def demo_settings(emulator_url: str, app_port: int, instance: Path) -> dict[str, str]:
+    """The demo's settings: demo credentials, a demo key, a SQLite journal."""
+    return {
+        "SFMC_AUTH_URL": emulator_url,
+        "SFMC_CLIENT_ID": "demo-client-id",
+        "SFMC_CLIENT_SECRET": "demo-client-secret",
+        # Every business unit has its own All Subscribers list (emulator/data/demo.json).
+        "SFMC_ACCOUNT_ID": "510001000",
+        "SFMC_ALL_SUBSCRIBERS_LISTS": "510001000:1000,510001001:2000",
+        "LINK_SIGNING_KEYS": DEMO_SIGNING_KEY,
+        "DATABASE_URL": f"sqlite:///{instance / 'demo-journal.sqlite3'}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{app_port}",
+        "BRAND_NAME": os.environ.get("BRAND_NAME", "Example Newsletters"),
+        "BRAND_CONTACT_URL": os.environ.get("BRAND_CONTACT_URL", "mailto:help@example.com"),
+        "FLASK_APP": "wsgi",
+        "SECURE_HSTS": "false",
+        "GUNICORN_BIND": f"127.0.0.1:{app_port}",
+        "WEB_CONCURRENCY": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def write_env_file(settings: dict[str, str], path: Path) -> Path:
+    """The demo's own settings as a file a POSIX shell can source (``set -a; . FILE; set +a``)."""
+    lines = [
+        "# Settings of the running `make run` demo (scripts/demo.py writes this file at every start).",
+        "# In another terminal, from the project folder:",
+        "#   set -a; . instance/demo.env; set +a; .venv/bin/flask check-config",
+    ]
+    lines += [
+        f"{key}={shlex.quote(value)}" for key, value in settings.items() if key not in NOT_FOR_FLASK_COMMANDS
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def wait_for(url: str, process: subprocess.Popen, what: str, timeout: float = 30.0) -> None:
@@ -167,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     app_url = f"http://127.0.0.1:{args.port}"
     env = demo_environment(emulator_url, args.port, instance)
+    env_file = write_env_file(demo_settings(emulator_url, args.port, instance), instance / ENV_FILE)
     # The emulator starts from its demo data every time, so the demo journal starts empty too.
     for stale in instance.glob("demo-journal.sqlite3*"):
         stale.unlink()
@@ -202,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         wait_for(f"{app_url}/", processes[2], "app")
-        print_banner(app_url, emulator_url, logs)
+        print_banner(app_url, emulator_url, logs, env_file)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         dead = next(p for p in processes if p.poll() is not None)
@@ -217,14 +245,19 @@ def main(argv: list[str] | None = None) -> int:
             log.close()
 
 
-def print_banner(app_url: str, emulator_url: str, logs: Path) -> None:
-    """What is running, and links to try (the first key of LINK_SIGNING_KEYS signs them)."""
+def print_banner(app_url: str, emulator_url: str, logs: Path, env_file: Path) -> None:
+    """What is running, links to try (the first key of LINK_SIGNING_KEYS signs them), and how to run
+    `flask` commands against it (the venv's flask: a global one has none of this project's commands)."""
     print(f"\nProfile center demo: {app_url}  (Marketing Cloud emulator: {emulator_url})")
     print("Demo unsubscribe links, signed with the demo key:\n")
     for label, claims in DEMO_LINKS:
         print(f"  {label}:\n    {unsubscribe_url(app_url, mint(claims, DEMO_SIGNING_KEY))}\n")
     print(f"What Marketing Cloud received: {emulator_url}/_emulator/state")
     print(f"Start over: curl -X POST {emulator_url}/_emulator/reset")
+    shown = env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file
+    print(f"flask commands against this demo (in another terminal, in {ROOT}):")
+    print(f"  set -a; . {shown}; set +a; .venv/bin/flask check-config")
+    print("  .venv/bin/flask journal status        .venv/bin/flask mint-link --subscriber-key demo-007")
     print(f"Logs: {logs}/   Stop: Ctrl-C", flush=True)
 
 

@@ -43,6 +43,17 @@ class Emulator:
         """The UnsubEvents logged so far, oldest first."""
         return self.state()["events"]
 
+    def updates(self) -> list[dict[str, Any]]:
+        """Every list status an Update set, in the order Marketing Cloud processed them."""
+        return self.state()["updates"]
+
+    def membership(self, subscriber_key: str, list_id: str) -> str | None:
+        """The person's status on one list (``Active``, ``Unsubscribed``), None when not on it."""
+        for row in self.state()["memberships"]:
+            if row["subscriber_key"] == subscriber_key and row["list_id"] == list_id:
+                return row["status"]
+        return None
+
     def reset(self) -> None:
         """Back to the data it started with, no faults."""
         requests.post(f"{self.base_url}/_emulator/reset", timeout=10).raise_for_status()

@@ -8,6 +8,7 @@ entries, and registers ``flask journal …``. A POST's view calls ``record_and_d
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, current_app
@@ -30,6 +31,7 @@ __all__ = [
     "get_journal",
     "init_app",
     "record_and_deliver",
+    "record_and_deliver_many",
 ]
 
 
@@ -83,3 +85,19 @@ def record_and_deliver(request: UnsubscribeRequest) -> JournalEntry:
     if claim is None:
         return entry
     return delivery.attempt_within_budget(claim, recorded=entry)
+
+
+def record_and_deliver_many(requests: Sequence[UnsubscribeRequest]) -> list[JournalEntry]:
+    """``record_and_deliver`` for several requests of one POST (a save of the manage page: one change per
+    list): all of them are written in one commit before anything is sent, then delivered inline within the
+    one ``INLINE_DELIVERY_BUDGET`` (unsubscribes by one Execute call, list changes by one Update call, a
+    person's changes in the order given). What is not finished within the budget stays pending for the
+    worker. Returns one entry per request, in order; ``JournalUnavailableError`` before the commit, as
+    ``record_and_deliver``."""
+    delivery = get_delivery()
+    entries, claim = delivery.journal.record_claimed_many(
+        list(requests), owner=delivery.inline_owner, lease_seconds=delivery.settings.inline_lease_seconds
+    )
+    if claim is None:
+        return entries
+    return delivery.attempt_many_within_budget(claim, recorded=entries)

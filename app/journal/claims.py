@@ -33,6 +33,16 @@ class ClaimsMixin:
         with self._transaction() as cur:
             return cur.execute(queries.RELEASE, (self._to_db(now or utcnow()), claim.token)).rowcount
 
+    def release_entries(self, claim: Claim, entry_ids: list[int], *, now: datetime | None = None) -> int:
+        """Give back entries of ``claim`` that were not sent (uncounted, due as before); how many."""
+        with self._transaction() as cur:
+            return sum(
+                cur.execute(
+                    queries.RELEASE_ENTRY, (self._to_db(now or utcnow()), entry_id, claim.token)
+                ).rowcount
+                for entry_id in entry_ids
+            )
+
     def due_mids(self, *, now: datetime | None = None) -> list[str | None]:
         """Business units with due, unclaimed entries, the one waiting longest first (one call per unit)."""
         now = now or utcnow()

@@ -1,6 +1,6 @@
-"""`flask journal …`: deliver, import, status, retry-dead, export, purge.
+"""`flask journal …`: deliver, import, status, list, retry-dead, export, purge.
 
-Nothing here prints a full email address except `export`, which is the audit trail an operator asks for
+Nothing here prints personal data except `export`, which is the audit trail an operator asks for
 on purpose (see docs/journal.md); logs mask them everywhere.
 """
 
@@ -20,8 +20,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .importing import ImportProblem, decode_import, parse_import
-from .models import JournalEntry
-from .values import REQUEST_COLUMNS, JournalError
+from .models import JournalEntry, Scope, State
+from .values import REQUEST_COLUMNS, JournalError, request_values
 from .worker import run_forever, run_once, stop_on_signals
 
 
@@ -138,6 +138,9 @@ def status_command(as_json: bool) -> None:
         return
     for state, count in stats["counts"].items():
         click.echo(f"{state:<10} {count:>8}")
+    for action, counts in stats["actions"].items():
+        by_state = ", ".join(f"{state} {n}" for state, n in counts.items() if n) or "none"
+        click.echo(f"{action}: {by_state}")
     age = stats["oldest_pending_age_seconds"]
     click.echo(f"oldest pending: {'none' if age is None else _duration(age)}")
     click.echo(f"possible duplicates: {stats['possible_duplicates']}")
@@ -152,6 +155,39 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+# -- list ----------------------------------------------------------------------------------------------
+
+LIST_HEADER = f"{'id':>8}  {'state':<9}  {'action':<16}  {'list':<10}  {'mid':<10}  {'tries':>5}  created"
+
+
+@journal_cli.command("list")
+@click.option(
+    "--state", type=click.Choice([str(state) for state in State]), help="Only entries in this state."
+)
+@click.option("--after", "after_id", type=click.IntRange(min=0), default=0, help="Entries after this id.")
+@click.option("--limit", type=click.IntRange(min=1, max=10000), default=50, show_default=True)
+def list_command(state: str | None, after_id: int, limit: int) -> None:
+    """Entries in id order, one line each: state, action and the list it changes (the link's own list
+    for an unsubscribe, "all" for all email), business unit, attempts, last error. No personal data."""
+    entries = _journal().entries(state=State(state) if state else None, after_id=after_id, limit=limit)
+    click.echo(LIST_HEADER)
+    for entry in entries:
+        click.echo(_list_line(entry))
+
+
+def _list_line(entry: JournalEntry) -> str:
+    request = entry.request
+    if request.action.changes_a_list:
+        changed = request.target_list_id or ""
+    else:
+        changed = "all" if request.scope is Scope.ALL else request.recipient.list_id or "(job)"
+    line = (
+        f"{entry.id:>8}  {entry.state:<9}  {request.action:<16}  {changed:<10}  "
+        f"{request.recipient.mid or '':<10}  {entry.attempts:>5}  {entry.created_at:%Y-%m-%d %H:%M:%S}"
+    )
+    return line + (f"  {entry.last_error}" if entry.last_error else "")
+
+
 # -- retry-dead ----------------------------------------------------------------------------------------
 
 
@@ -162,7 +198,7 @@ def retry_dead_command(entry_ids: tuple[int, ...]) -> None:
     retried, skipped = _journal().retry_dead(entry_ids=list(entry_ids) if entry_ids else None)
     click.echo(
         f"retrying {retried} dead entr(ies)"
-        + (f"; {skipped} skipped (purged or pending twin)" if skipped else "")
+        + (f"; {skipped} skipped (purged, a pending twin, or changed again since)" if skipped else "")
     )
 
 
@@ -185,7 +221,6 @@ def export_command(fmt: str, output: IO[str]) -> None:
 
 
 def _export_row(entry: JournalEntry) -> dict[str, Any]:
-    request = entry.request
     values: dict[str, Any] = {
         "id": entry.id,
         "state": str(entry.state),
@@ -195,12 +230,9 @@ def _export_row(entry: JournalEntry) -> dict[str, Any]:
         "updated_at": entry.updated_at,
         "finished_at": entry.finished_at,
         "next_attempt_at": entry.next_attempt_at,
-        **request.recipient.as_dict(),
-        "scope": str(request.scope),
-        "reason_code": request.reason_code,
-        "reason_text": request.reason_text,
-        "language": request.language,
-        "source": str(request.source),
+        # Who, which send, what was asked: action and target list tell a preference change from an
+        # unsubscribe (``REQUEST_COLUMNS``, the table's own columns, in order).
+        **dict(zip(REQUEST_COLUMNS, request_values(entry.request), strict=True)),
         "last_error": entry.last_error,
         "error_code": entry.error_code,
         "sfmc_request_id": entry.sfmc_request_id,

@@ -15,17 +15,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import timedelta
 from typing import Any
 
 from app.sfmc.errors import SfmcAuthError, SfmcError, SfmcProtocolError
-from app.sfmc.models import ExecuteResult, UnsubOutcome
 
-from .delivery_values import OUTCOME_STATES, DeliverySettings, DrainReport, short_error
-from .events import to_event
+from .delivery_calls import PlannedCall, person_of, plan_calls, send_call
+from .delivery_outcomes import OutcomesMixin
+from .delivery_values import DeliverySettings, DrainReport, short_error
 from .models import JournalEntry, State
 from .store import Journal
-from .values import AttemptResult, Claim, JournalError, utcnow
+from .values import AttemptResult, Claim, JournalError
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ logger = logging.getLogger(__name__)
 INLINE_POOL_SIZE = 32
 
 
-class Delivery:
+class Delivery(OutcomesMixin):
     """Sends journaled requests: ``deliver_due`` (the worker) and ``attempt_within_budget`` (right after a
     POST has recorded and claimed its entry, see ``app.journal.record_and_deliver``)."""
 
@@ -132,28 +131,33 @@ class Delivery:
         start within the budget gives its claim back, so the worker may send the entry at once. Nothing
         raises here once the entry is committed: the page then says "processing".
         """
-        entry_id = recorded.id
+        return self.attempt_many_within_budget(claim, recorded=[recorded])[0]
+
+    def attempt_many_within_budget(self, claim: Claim, *, recorded: list[JournalEntry]) -> list[JournalEntry]:
+        """``attempt_within_budget`` for the entries of one save (``record_and_deliver_many``): one
+        attempt, one budget, each entry as it stands then."""
+        ids = [entry.id for entry in recorded]
         future = self._inline_pool().submit(self.attempt, claim)
         try:
             future.result(timeout=self.settings.inline_budget_seconds)
         except FutureTimeout:
             if future.cancel():
-                logger.info("inline delivery not started within budget", extra={"entry_id": entry_id})
+                logger.info("inline delivery not started within budget", extra={"entry_ids": ids})
                 try:
                     self.journal.release(claim)
                 except Exception:
-                    logger.exception("unused inline claim not released", extra={"entry_id": entry_id})
+                    logger.exception("unused inline claim not released", extra={"entry_ids": ids})
             else:
-                logger.info("inline delivery continues past its budget", extra={"entry_id": entry_id})
+                logger.info("inline delivery continues past its budget", extra={"entry_ids": ids})
         except Exception:
-            logger.exception("inline delivery failed unexpectedly", extra={"entry_id": entry_id})
+            logger.exception("inline delivery failed unexpectedly", extra={"entry_ids": ids})
         try:
-            entry = self.journal.get(entry_id)
+            now = [self.journal.get(entry_id) for entry_id in ids]
         except JournalError:
             # Committed already: the page must say "processing" rather than fail; the worker goes on.
-            logger.warning("journal entry not re-read after its commit", extra={"entry_id": entry_id})
+            logger.warning("journal entries not re-read after their commit", extra={"entry_ids": ids})
             return recorded
-        return recorded if entry is None else entry
+        return [old if new is None else new for old, new in zip(recorded, now, strict=True)]
 
     def _inline_pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -174,29 +178,52 @@ class Delivery:
     # -- one attempt -----------------------------------------------------------------------------------
 
     def attempt(self, claim: Claim) -> tuple[DrainReport, bool]:
-        """Send one claimed batch in one Execute call and apply each outcome by position, under the claim.
+        """Send one claimed batch (``delivery_calls.plan_calls``: an Execute call for unsubscribes, an
+        Update call for list changes, a person's entries in order) and apply each outcome by position,
+        under the claim, after each call.
 
-        Returns the batch's report and whether the call failed as a whole (the drain then leaves that
-        business unit alone). Never raises for Marketing Cloud problems: the entries stay pending.
+        An entry whose person's older entry did not finish in this attempt (it failed, or its claim was
+        lost) is not sent: it is given back, uncounted, and waits its turn. After a call that failed as a
+        whole nothing more is sent. Returns the report and whether a call failed as a whole (the drain then
+        leaves that business unit alone). Never raises for Marketing Cloud problems: the entries stay
+        pending.
         """
-        entries = claim.entries
-        report = DrainReport(calls=1, sent=len(entries))
-        events = [to_event(entry.request, all_subscribers=self.settings.all_subscribers) for entry in entries]
+        report = DrainReport()
+        waiting: set[str] = set()  # people whose older entry is still pending
         whole_call_failed = False
+        for call in plan_calls(claim.entries, self.settings.batch_size):
+            held_back = [e for e in call.entries if whole_call_failed or person_of(e) in waiting]
+            if held_back:
+                self.journal.release_entries(claim, [entry.id for entry in held_back])
+                waiting.update(person_of(entry) for entry in held_back)
+                call = PlannedCall(call.kind, [e for e in call.entries if e not in held_back])
+            if not call.entries:
+                continue
+            results, failed = self._send(call)
+            report.calls += 1
+            report.sent += len(call.entries)
+            report.failed_calls += int(failed)
+            whole_call_failed = whole_call_failed or failed
+            applied = set(self.journal.apply_results(claim.token, results))
+            for entry, item in zip(call.entries, results, strict=True):
+                if item.entry_id in applied:
+                    report.count(item.state)
+                if item.state is State.PENDING or item.entry_id not in applied:
+                    waiting.add(person_of(entry))
+        return report, whole_call_failed
+
+    def _send(self, call: PlannedCall) -> tuple[list[AttemptResult], bool]:
+        """One call and the result of each of its entries; True when the call failed as a whole."""
+        entries = call.entries
         try:
-            result: ExecuteResult = self.client.log_unsub_events(events)
-            if len(result.outcomes) != len(entries):
-                raise SfmcProtocolError(
-                    f"{len(result.outcomes)} results for {len(entries)} requests; cannot match by position"
-                )
+            answer = send_call(self.client, call, all_subscribers=self.settings.all_subscribers)
         except SfmcError as exc:
-            whole_call_failed = True
-            report.failed_calls = 1
             maybe_sent = bool(getattr(exc, "maybe_sent", isinstance(exc, SfmcProtocolError)))
             log = logger.error if isinstance(exc, SfmcAuthError) else logger.warning
             log(
                 "Marketing Cloud call failed; batch will be retried",
                 extra={
+                    "call": str(call.kind),
                     "error": type(exc).__name__,
                     "detail": short_error(exc),
                     "entries": len(entries),
@@ -204,86 +231,15 @@ class Delivery:
                 },
             )
             error = f"{type(exc).__name__}: {short_error(exc)}"
-            results = [self._retry_or_bury(entry, error, None, maybe_sent=maybe_sent) for entry in entries]
+            return [self._retry_or_bury(entry, error, None, maybe_sent=maybe_sent) for entry in entries], True
         except Exception as exc:  # a bug must not stop the worker or fail the page; the batch is retried
-            whole_call_failed = True
-            report.failed_calls = 1
-            logger.exception("unexpected error delivering a batch", extra={"entries": len(entries)})
+            logger.exception(
+                "unexpected error delivering a batch", extra={"call": str(call.kind), "entries": len(entries)}
+            )
             error = f"unexpected {type(exc).__name__}"
-            results = [self._retry_or_bury(entry, error, None, maybe_sent=True) for entry in entries]
-        else:
-            results = [
-                self._result(entry, outcome, result.request_id)
-                for entry, outcome in zip(entries, result.outcomes, strict=True)
-            ]
-        applied = set(self.journal.apply_results(claim.token, results))
-        for item in results:
-            if item.entry_id in applied:
-                report.count(item.state)
-        return report, whole_call_failed
-
-    def _result(self, entry: JournalEntry, outcome: UnsubOutcome, request_id: str | None) -> AttemptResult:
-        state = OUTCOME_STATES.get(outcome.kind)
-        if state is None:  # TRANSIENT: an error code we do not know; worth another try
-            return self._retry_or_bury(
-                entry,
-                short_error(outcome.summary),
-                outcome.error_code,
-                maybe_sent=False,
-                request_id=request_id,
-            )
-        return AttemptResult(
-            entry_id=entry.id,
-            state=state,
-            # Marketing Cloud's own words first: they name what failed (the list, the job, the unit).
-            last_error=short_error(outcome.summary) if state is State.REJECTED else None,
-            error_code=outcome.error_code,
-            sfmc_request_id=request_id,
-            sfmc_status_message=outcome.status_message,
-        )
-
-    def _retry_or_bury(
-        self,
-        entry: JournalEntry,
-        error: str,
-        error_code: int | None,
-        *,
-        maybe_sent: bool,
-        request_id: str | None = None,
-    ) -> AttemptResult:
-        """Back off exponentially with jitter; past the attempt or age limit the entry is dead."""
-        now = utcnow()
-        age_hours = (now - entry.created_at).total_seconds() / 3600
-        if entry.attempts >= self.settings.max_attempts or age_hours >= self.settings.max_age_hours:
-            logger.error(
-                "journal entry is dead: delivery kept failing",
-                extra={"entry_id": entry.id, "attempts": entry.attempts, "age_hours": round(age_hours, 2)},
-            )
-            return AttemptResult(
-                entry_id=entry.id,
-                state=State.DEAD,
-                last_error=short_error(
-                    f"gave up after {entry.attempts} attempts over {age_hours:.1f} h: {error}"
-                ),
-                error_code=error_code,
-                sfmc_request_id=request_id,
-                possible_duplicate=maybe_sent,
-            )
-        return AttemptResult(
-            entry_id=entry.id,
-            state=State.PENDING,
-            next_attempt_at=now + timedelta(seconds=self.backoff(entry.attempts)),
-            last_error=error,
-            error_code=error_code,
-            sfmc_request_id=request_id,
-            possible_duplicate=maybe_sent,
-        )
-
-    def backoff(self, attempts: int) -> float:
-        """Seconds before the next attempt: base·2^(n-1), capped, then "equal jitter" (half fixed, half
-        random) so a crowd of entries that failed together does not return together."""
-        ceiling = min(
-            self.settings.backoff_max_seconds,
-            self.settings.backoff_base_seconds * 2 ** min(max(attempts - 1, 0), 30),
-        )
-        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+            return [self._retry_or_bury(entry, error, None, maybe_sent=True) for entry in entries], True
+        results = [
+            self._result(entry, outcome, answer.request_id)
+            for entry, outcome in zip(entries, answer.outcomes, strict=True)
+        ]
+        return results, False

@@ -1,4 +1,5 @@
-"""What a journaled request becomes on the wire: the LogUnsubEvent, its job context and its ``Reason``.
+"""What a journaled request becomes on the wire: the LogUnsubEvent, its job context and its ``Reason``, or
+for a list change the Subscriber Update of that list's status.
 
 Pure functions, no I/O. Two rules of Marketing Cloud shape them:
 
@@ -20,9 +21,11 @@ from typing import Any
 
 import regex
 
+from app.identity import Recipient
 from app.sfmc.models import LogUnsubEvent
+from app.sfmc.objects import ListStatusChange
 
-from .models import REASON_LABELS, Scope, Source, UnsubscribeRequest
+from .models import REASON_LABELS, Action, Scope, Source, UnsubscribeRequest
 
 ONE_CLICK_REASON = "One-click unsubscribe (RFC 8058)"
 NO_REASON = "Profile Center: No reason given"
@@ -39,6 +42,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FORMAT = regex.compile(r"[[\p{Cf}\p{Cc}]--[\u200c\u200d\U000E0020-\U000E007F]]", flags=regex.V1)
 _STRAY_TAGS = regex.compile(r"(?<!\U0001F3F4[\U000E0020-\U000E007F]*)[\U000E0020-\U000E007F]")
 _CLUSTER = regex.compile(r"\X")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def utf16_units(text: str) -> int:
@@ -72,12 +76,15 @@ def fit_reason(reason: str, limit: int = MAX_REASON_UNITS) -> str:
 
 
 def reason_text(request: UnsubscribeRequest) -> str:
-    """The English ``Reason`` Marketing Cloud shows in its reports (contract in docs/architecture.md)."""
+    """The English ``Reason`` Marketing Cloud shows in its reports (contract in docs/architecture.md):
+    ``reason_label`` when the request has one, else the label of its ``reason_code``."""
     if request.source is Source.ONE_CLICK:
         return ONE_CLICK_REASON
-    if not request.reason_code:
+    # A marketer's own reason code carries its English label from the POST (``reason_label``).
+    label = clean_free_text(request.reason_label)
+    if not label and not request.reason_code:
         return NO_REASON
-    label = REASON_LABELS.get(request.reason_code, REASON_LABELS["other"])
+    label = label or REASON_LABELS.get(request.reason_code or "", REASON_LABELS["other"])
     reason = f"Profile Center: {label}"
     free_text = clean_free_text(request.reason_text)
     if request.reason_code == "other" and free_text:
@@ -152,3 +159,24 @@ def to_event(
         list_for_all = (all_subscribers or AllSubscribersLists()).for_mid(recipient.mid)
         recipient = replace(recipient, list_id=list_for_all) if list_for_all else recipient.without_job()
     return LogUnsubEvent(recipient.without_blanks(), reason=reason_text(request))
+
+
+def to_change(request: UnsubscribeRequest) -> ListStatusChange | str:
+    """The Subscriber Update a list change becomes (a ``ListStatusChange``), or the text of why it cannot
+    be sent (it is then rejected without a call).
+
+    Only the SubscriberKey and the MID (``Client/ID``) name the subscriber: an Update that carried the
+    link's EmailAddress would also *change* the subscriber's address to it, and a link can be old.
+    """
+    who = request.recipient.without_blanks()
+    if not who.subscriber_key:
+        return "a list change needs the SubscriberKey"
+    list_id = (request.target_list_id or "").strip()
+    if not _DIGITS.fullmatch(list_id):
+        return "the list's ID is not a number"
+    status = "Unsubscribed" if request.action is Action.LIST_UNSUBSCRIBE else "Active"
+    return ListStatusChange(
+        recipient=Recipient(subscriber_key=who.subscriber_key, mid=who.mid),
+        list_id=int(list_id),
+        status=status,
+    )

@@ -20,8 +20,8 @@ class State(StrEnum):
     """Where an entry's delivery to Marketing Cloud stands."""
 
     PENDING = "pending"  # committed, not yet confirmed by Marketing Cloud
-    DELIVERED = "delivered"  # Marketing Cloud said OK
-    ALREADY = "already"  # Marketing Cloud said the person was unsubscribed already (401, 12012)
+    DELIVERED = "delivered"  # Marketing Cloud said OK (for LIST_RESUBSCRIBE: resubscribed)
+    ALREADY = "already"  # Marketing Cloud said it was so already (401, 12012; 13006 "On List Already")
     REJECTED = "rejected"  # Marketing Cloud refused it for good (400, 402-407)
     DEAD = "dead"  # kept failing past the attempt/age limit; visible, never deleted
 
@@ -34,6 +34,19 @@ class State(StrEnum):
     def unsubscribed(self) -> bool:
         """True when the person is unsubscribed as far as Marketing Cloud told us."""
         return self in (State.DELIVERED, State.ALREADY)
+
+
+class Action(StrEnum):
+    """What an entry changes in Marketing Cloud, and so which call delivers it (docs/journal.md)."""
+
+    UNSUBSCRIBE = "unsubscribe"  # LogUnsubEvent: the link's list and job context (LIST) or all email (ALL)
+    LIST_UNSUBSCRIBE = "list_unsubscribe"  # Subscriber Update: ``target_list_id`` -> Unsubscribed
+    LIST_RESUBSCRIBE = "list_resubscribe"  # Subscriber Update: ``target_list_id`` -> Active
+
+    @property
+    def changes_a_list(self) -> bool:
+        """True for the actions a Subscriber Update delivers (they need ``target_list_id``)."""
+        return self is not Action.UNSUBSCRIBE
 
 
 class Source(StrEnum):
@@ -50,7 +63,11 @@ class UnsubscribeRequest:
     """What a person asked for, as the signed link and the form say it. Written before anything else.
 
     ``recipient`` is who and which send, exactly as the link (or an import row) named them; the rest is
-    what the form added.
+    what the form added. ``action`` says what changes: the link's own list or all email (``UNSUBSCRIBE``,
+    a LogUnsubEvent as ever), or the status of ``target_list_id`` (a preference change of the manage
+    page; ``recipient.list_id`` stays the email's own list). ``reason_label`` is the English report label
+    chosen when the person posted (a marketer's own reason code); when set, the ``Reason`` sent uses it
+    instead of ``REASON_LABELS[reason_code]``.
     """
 
     recipient: Recipient
@@ -59,6 +76,9 @@ class UnsubscribeRequest:
     reason_text: str | None = None
     language: str | None = None
     source: Source = Source.FORM
+    action: Action = Action.UNSUBSCRIBE
+    target_list_id: str | None = None
+    reason_label: str | None = None
 
 
 @dataclass(frozen=True)

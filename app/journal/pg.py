@@ -54,6 +54,7 @@ class PostgresJournal(Journal):
 
     dialect = "postgresql"
     _claim_due_sql = queries.CLAIM_DUE_POSTGRESQL
+    _person_pending_sql = queries.PERSON_PENDING_POSTGRESQL
     _migration_lock_id = 5_303_870_001  # pg_advisory_xact_lock key: one migrating process at a time
     #: Connections kept open while idle, and the most a process opens at once (more threads wait).
     pool_min_size = 1
@@ -146,6 +147,9 @@ class PostgresJournal(Journal):
 
     def _lock_schema(self, cur: _Cursor) -> None:
         cur.execute(queries.LOCK_MIGRATIONS_POSTGRESQL, (self._migration_lock_id,))
+
+    def _lock_person(self, cur: _Cursor, person: str) -> None:
+        cur.execute(queries.LOCK_PERSON_POSTGRESQL, (person,))
 
     def open_connections(self) -> int:
         """Connections of this process's pool right now (idle or lent), for tests and ops."""

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import queries
-from .models import JournalEntry, State
+from .models import Action, JournalEntry, State
 from .values import utcnow
 
 
@@ -56,6 +56,14 @@ class ReportsMixin:
                 counts[row["state"]] = int(row["n"])
         return counts
 
+    def counts_by_action(self) -> dict[str, dict[str, int]]:
+        """Entries per action and state (unsubscribes and list changes apart), every action present."""
+        counts = {str(action): {str(state): 0 for state in State} for action in Action}
+        with self._transaction(write=False) as cur:
+            for row in cur.execute(queries.COUNTS_BY_ACTION):
+                counts[row["action"]][row["state"]] = int(row["n"])
+        return counts
+
     def oldest_pending_age(self, *, now: datetime | None = None) -> float | None:
         """Seconds since the oldest pending entry was recorded; None when nothing is pending."""
         with self._transaction(write=False) as cur:
@@ -75,6 +83,7 @@ class ReportsMixin:
         """Everything ops looks at, in one dict (`journal status --json`)."""
         return {
             "counts": self.counts_by_state(),
+            "actions": self.counts_by_action(),
             "oldest_pending_age_seconds": self.oldest_pending_age(now=now),
             "possible_duplicates": self.possible_duplicates(),
             "schema_version": self.schema_version(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import queries
+
 
 def migrations(dialect: str) -> list[list[str]]:
     """Schema versions in order; each is a list of statements applied in one transaction."""
@@ -56,4 +58,22 @@ def migrations(dialect: str) -> list[list[str]]:
             beat_by TEXT
         )""",
     ]
-    return [version_1, version_2]
+    # Preference changes (issue 12): what an entry changes and in which order a person's entries go out.
+    # An existing journal migrates in place: its entries are unsubscribes (the default) and get their
+    # person and target keys from the columns they have (``queries.BACKFILL_KEYS``).
+    version_3 = [
+        "ALTER TABLE journal_entries ADD COLUMN action TEXT NOT NULL DEFAULT 'unsubscribe' "
+        "CHECK (action IN ('unsubscribe', 'list_unsubscribe', 'list_resubscribe'))",
+        "ALTER TABLE journal_entries ADD COLUMN target_list_id TEXT",
+        "ALTER TABLE journal_entries ADD COLUMN reason_label TEXT",
+        "ALTER TABLE journal_entries ADD COLUMN person_key TEXT",
+        "ALTER TABLE journal_entries ADD COLUMN target_key TEXT",
+        "ALTER TABLE journal_entries ADD COLUMN dedupe_base TEXT",
+        queries.BACKFILL_KEYS,
+        # Head of line: a person's pending entries, oldest first.
+        "CREATE INDEX journal_entries_person_pending ON journal_entries (person_key, id) "
+        "WHERE state = 'pending'",
+        # A request's latest different entry of the same target (its idempotency key names it).
+        "CREATE INDEX journal_entries_person_target ON journal_entries (person_key, target_key, id)",
+    ]
+    return [version_1, version_2, version_3]

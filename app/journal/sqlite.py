@@ -33,6 +33,7 @@ class SqliteJournal(Journal):
 
     dialect = "sqlite"
     _claim_due_sql = queries.CLAIM_DUE_SQLITE
+    _person_pending_sql = queries.PERSON_PENDING_SQLITE
     #: Idle connections kept for reuse. A transaction that finds none opens one more; a connection that
     #: comes back to a full pool is closed.
     idle_connections = 4

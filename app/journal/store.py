@@ -1,9 +1,9 @@
 """The journal's storage: one table of unsubscribe requests, in SQLite (default) or PostgreSQL.
 
 Everything that changes an entry is one short transaction committed before the method returns. ``Journal``
-holds what both databases share (recording here, claims in ``claims.py``, reads and maintenance in
-``reports.py``, every statement in ``queries.py``); ``sqlite.py`` and ``pg.py`` hold the connections and
-transactions of each.
+holds what both databases share (recording in ``recording.py``, claims in ``claims.py``, reads and
+maintenance in ``reports.py``, every statement in ``queries.py``); ``sqlite.py`` and ``pg.py`` hold the
+connections and transactions of each.
 
 Opening a journal touches no database: the schema is migrated by the first transaction that needs it (in
 each process), so an app whose database is down still starts, serves the pages that need none, and
@@ -12,8 +12,6 @@ migrates once the database answers.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -24,42 +22,16 @@ from typing import Any
 
 from . import queries
 from .claims import ClaimsMixin
-from .models import JournalEntry, State, UnsubscribeRequest
+from .models import JournalEntry, State
+from .recording import RecordingMixin
 from .reports import ReportsMixin
 from .schema import migrations
-from .text import storable_request
-from .values import (
-    Claim,
-    JournalConnectionLost,
-    JournalError,
-    new_lease,
-    request_from_row,
-    request_values,
-    utcnow,
-)
+from .values import JournalError, request_from_row, utcnow
 
 logger = logging.getLogger(__name__)
 
-#: How often ``record`` tries again after the connection broke under it (each time on a new connection).
-RECORD_RETRIES = 2
 
-
-def dedupe_key(request: UnsubscribeRequest) -> str:
-    """One key per "same person + job/list + scope", so a double submit while pending is one entry."""
-    who = request.recipient
-    identity = [
-        (who.subscriber_key or "").strip(),
-        (who.subscriber_id or "").strip(),
-        (who.email or "").strip().lower(),
-        (who.mid or "").strip(),
-        (who.job_id or "").strip(),
-        (who.list_id or "").strip(),
-        str(request.scope),
-    ]
-    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
-
-
-class Journal(ClaimsMixin, ReportsMixin):
+class Journal(RecordingMixin, ClaimsMixin, ReportsMixin):
     """The journal: record requests, claim due ones for delivery, apply outcomes, report and maintain.
 
     Subclasses lend a connection per transaction (``_open_transaction``) from a small pool of the process
@@ -71,6 +43,8 @@ class Journal(ClaimsMixin, ReportsMixin):
     dialect = "base"
     #: The statement that claims due entries (the one that differs between the databases).
     _claim_due_sql = ""
+    #: A person's pending entries for an inline claim (locked on PostgreSQL).
+    _person_pending_sql = ""
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -154,74 +128,6 @@ class Journal(ClaimsMixin, ReportsMixin):
         ``JournalUnavailableError`` when it cannot (for ``/readyz``)."""
         with self._transaction(write=True, wait=wait) as cur:
             cur.execute(queries.HEARTBEAT, (self._to_db(now or utcnow()), _process_name()))
-
-    # -- recording -------------------------------------------------------------------------------------
-
-    def record(self, request: UnsubscribeRequest, *, now: datetime | None = None) -> JournalEntry:
-        """Journal ``request`` durably (committed when this returns); the pending twin if one exists."""
-        entry, _ = self._insert_pending(request, now or utcnow(), claim=None)
-        return entry
-
-    def record_claimed(
-        self,
-        request: UnsubscribeRequest,
-        *,
-        owner: str,
-        lease_seconds: float,
-        now: datetime | None = None,
-    ) -> tuple[JournalEntry, Claim | None]:
-        """``record`` and a claim of the entry for the caller's attempt, in one transaction (one commit: a
-        POST writes once before its inline attempt): the entry is durable and held when this returns.
-        The claim is None when the pending twin is held elsewhere (a worker or another inline attempt is
-        delivering it right now)."""
-        now = now or utcnow()
-        return self._insert_pending(request, now, claim=new_lease(owner, lease_seconds, now))
-
-    def _insert_pending(
-        self, request: UnsubscribeRequest, now: datetime, *, claim: tuple[str, datetime] | None
-    ) -> tuple[JournalEntry, Claim | None]:
-        """Insert ``request`` as a pending entry, or find its pending twin (idempotency); with ``claim``
-        (token, lease end) the entry is also held for that claim, all in one transaction."""
-        # Text no database or XML can hold is dropped here, where the form, links and imports all pass
-        # (docs/journal.md); the idempotency key is computed from what is stored.
-        request = storable_request(request)
-        key = dedupe_key(request)
-        values = request_values(request)
-        stamps = (self._to_db(now), self._to_db(now), self._to_db(now))
-        held_by = (None, None, 0) if claim is None else (claim[0], self._to_db(claim[1]), 1)
-
-        def held(row: Any) -> tuple[JournalEntry, Claim | None]:
-            entry = self._entry(row)
-            if claim is None:
-                return entry, None
-            return entry, Claim(token=claim[0], until=claim[1], entries=[entry])
-
-        lost = 0
-        for _ in range(3 + RECORD_RETRIES):
-            try:
-                with self._transaction() as cur:
-                    row = cur.execute(queries.INSERT_PENDING, (*values, key, *stamps, *held_by)).fetchone()
-                    if row is not None:
-                        return held(row)
-                    twin = cur.execute(queries.PENDING_TWIN, (key,)).fetchone()
-                    if twin is not None and claim is None:
-                        return self._entry(twin), None
-                    if twin is not None:
-                        row = cur.execute(
-                            queries.CLAIM_ENTRY,
-                            (claim[0], self._to_db(claim[1]), stamps[0], twin["id"], stamps[0]),
-                        ).fetchone()
-                        # Held by another attempt right now: the twin, unclaimed by us.
-                        return (self._entry(twin), None) if row is None else held(row)
-                # The pending twin finished between our insert and our read: insert again.
-            except JournalConnectionLost:
-                # The connection broke under us (the server ended the session, restarted, failed over): again
-                # on a new one. Safe even if the commit did happen: the retry finds that entry as the pending
-                # twin (and, with a claim, leaves it held by ours until its lease ends).
-                lost += 1
-                if lost > RECORD_RETRIES:
-                    raise
-        raise JournalError("could not record the request: its pending twin kept changing")
 
     # -- rows ------------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 from app.identity import FIELDS as RECIPIENT_FIELDS
 from app.identity import Recipient
 
-from .models import JournalEntry, Scope, Source, State, UnsubscribeRequest
+from .models import Action, JournalEntry, Scope, Source, State, UnsubscribeRequest
 
 #: The columns that hold an ``UnsubscribeRequest``: its recipient's fields, then its own (same names).
 REQUEST_COLUMNS = (
@@ -20,6 +20,9 @@ REQUEST_COLUMNS = (
     "reason_text",
     "language",
     "source",
+    "action",
+    "target_list_id",
+    "reason_label",
 )
 
 
@@ -32,6 +35,9 @@ def request_values(request: UnsubscribeRequest) -> list[Any]:
         "reason_text": request.reason_text,
         "language": request.language,
         "source": str(request.source),
+        "action": str(request.action),
+        "target_list_id": request.target_list_id,
+        "reason_label": request.reason_label,
     }
     return [named[column] for column in REQUEST_COLUMNS]
 
@@ -45,6 +51,9 @@ def request_from_row(row: Any) -> UnsubscribeRequest:
         reason_text=row["reason_text"],
         language=row["language"],
         source=Source(row["source"]),
+        action=Action(row["action"]),
+        target_list_id=row["target_list_id"],
+        reason_label=row["reason_label"],
     )
 
 

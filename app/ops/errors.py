@@ -73,6 +73,7 @@ def render_error(status: int) -> str:
     English, never as an error.
     """
     title, text = TEXTS[status]
+    _show_global_brand()
     context = {
         "status": status,
         "title": str(title),
@@ -89,6 +90,14 @@ def render_error(status: int) -> str:
     except Exception:
         logger.warning("the branded error page could not be rendered; using the minimal page", exc_info=True)
         return render_template("ops/error_minimal.html", **context)
+
+
+def _show_global_brand() -> None:
+    """Error pages carry the global brand, whichever unit's link led here (docs/pages.md)."""
+    from app.unsubscribe.branding import BRANDS_KEY, use_global_brand
+
+    if BRANDS_KEY in current_app.extensions:
+        use_global_brand()
 
 
 def handle_http_error(error: HTTPException):

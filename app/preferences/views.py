@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, g, render_template, request
 
 from app.journal.values import JournalError
 from app.links import LinkClaims
+from app.unsubscribe.branding import current_brand
 from app.unsubscribe.i18n import select_locale
 from app.unsubscribe.views import _claims_or_none, _invalid_link, plain_form_page
 
@@ -23,6 +24,7 @@ from ..ops.errors import service_unavailable
 from ..privacy import masked_address
 from .changes import changes_between, resubscribe, unsubscribe_from_all
 from .forms import ManageForm, ResubscribeForm
+from .journaling import record_changes
 from .links import MANAGE_PATH, manage_url
 from .outcomes import headline, results_of
 from .service import get_service
@@ -94,8 +96,6 @@ def _resubscribe(token: str, claims: LinkClaims) -> Any:
 
 def _record(token: str, claims: LinkClaims, changes: Sequence[Change]) -> str:
     """Journal the changes (one commit before anything else), then the result page listing each."""
-    from .journaling import record_changes  # TEMP until journal lands
-
     entries = record_changes(changes, claims.recipient, select_locale())
     results = results_of(changes, entries)
     g.outcome = "manage_" + "_".join(sorted({result.outcome for result in results}))
@@ -113,7 +113,7 @@ def _render_manage(token: str, claims: LinkClaims, preferences: Preferences) -> 
         all_covers_every_brand=preferences.all_covers_every_brand,
         masked_email=_masked(claims),
         action=manage_url(token),
-        contact_url=current_app.config.get("BRAND_CONTACT_URL"),
+        contact_url=current_brand()["contact_url"],
     )
 
 
@@ -137,7 +137,7 @@ def _render_result(
         all_covers_every_brand=covers,
         action=manage_url(token),
         manage_url=manage_url(token),
-        contact_url=current_app.config.get("BRAND_CONTACT_URL"),
+        contact_url=current_brand()["contact_url"],
     )
 
 

@@ -59,9 +59,10 @@ class ObjectCalls:
 
         ``timeout`` (default SFMC_TIMEOUT) is each HTTP call's connect/read timeout, as for Execute, and
         the **whole** Retrieve (every page, the retry after a token refresh; not a token request itself)
-        ends within ``DEADLINE_FACTOR`` x ``timeout``, what one Execute call may take. Raises ``SfmcRetrieveError`` (``Error: …``, or more than
-        ``max_pages`` pages), ``SfmcTransientError``, ``SfmcAuthError``, ``SfmcProtocolError``,
-        ``SfmcRequestError``. A Retrieve changes nothing: any failure may be retried by the caller.
+        ends within ``DEADLINE_FACTOR`` x ``timeout``, what one Execute call may take. Raises
+        ``SfmcRetrieveError`` (``Error: …``, or more than ``max_pages`` pages), ``SfmcTransientError``,
+        ``SfmcAuthError``, ``SfmcProtocolError``, ``SfmcRequestError``. A Retrieve changes nothing: any
+        failure may be retried by the caller.
         """
         started = time.monotonic()
         try:

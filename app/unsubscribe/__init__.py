@@ -12,8 +12,7 @@ from flask import Flask
 from flask_babel import Babel, get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from . import holes
-from .branding import brand_context
+from . import branding, holes
 from .dates import long_date
 from .i18n import default_locale, match_locale, select_locale
 from .page_cache import PAGE_CACHE_KEY, PageCache
@@ -26,11 +25,15 @@ TRANSLATIONS = PROJECT_ROOT / "translations"
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, Flask-Babel, the template loader and the page context."""
+    from . import favicon  # noqa: F401 (adds /favicon.ico to the blueprint)
     from .views import bp
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config["BABEL_DEFAULT_LOCALE"] = match_locale(app.config.get("DEFAULT_LOCALE")) or "en"
-    Babel(app, locale_selector=select_locale)  # also gives templates _(), gettext() and {% trans %}
+    from .dates import brand_timezone
+
+    # Babel also gives templates _(), gettext() and {% trans %}; dates are the brand's local day.
+    Babel(app, locale_selector=select_locale, timezone_selector=brand_timezone)
     app.jinja_env.filters["long_date"] = long_date
 
     loaders = [FileSystemLoader(str(TEMPLATES))]
@@ -42,12 +45,12 @@ def init_app(app: Flask) -> None:
     app.extensions[PAGE_CACHE_KEY] = PageCache()
     holes.install(app.jinja_env)
     app.extensions["unsubscribe_reasons"] = configured_reasons(tuple(app.config["UNSUB_REASONS"]))
-    brand = brand_context(app.config)
+    branding.init_app(app)
 
     @app.context_processor
     def page_context() -> dict[str, object]:
         return {
-            "brand": brand,
+            "brand": branding.current_brand(),
             "page_locale": str(get_locale() or default_locale()),
         }
 

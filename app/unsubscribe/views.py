@@ -24,7 +24,7 @@ from app.preferences import landing as preferences_landing
 
 from ..ops.errors import service_unavailable
 from ..privacy import masked_address
-from .branding import brand_stylesheet
+from .branding import BRANDS_KEY, current_brand
 from .forms import UnsubscribeForm
 from .i18n import select_locale
 from .page_cache import PAGE_CACHE_KEY
@@ -72,8 +72,10 @@ def index() -> str:
 
 @bp.get("/brand.css")
 def brand_css() -> Response:
-    """The brand colour as a CSS custom property (no inline styles: a strict CSP stays possible)."""
-    response = Response(brand_stylesheet(current_app.config), mimetype="text/css")
+    """The brand colour as a CSS custom property (no inline styles: a strict CSP stays possible);
+    ``?mid=`` gives a business unit's colour (the global one for a unit without its own)."""
+    css = current_app.extensions[BRANDS_KEY].stylesheet(request.args.get("mid"))
+    response = Response(css, mimetype="text/css")
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return response
@@ -126,7 +128,7 @@ def submit() -> Any:
         recorded_at=entry.created_at,
         offer_all=outcome is Outcome.NOT_FOUND and entry.request.scope is Scope.LIST,
         action=_action_url(token),
-        contact_url=current_app.config.get("BRAND_CONTACT_URL"),
+        contact_url=current_brand()["contact_url"],
         **preferences_landing.result_values(token, entry),
     )
 
@@ -183,6 +185,7 @@ def _claims_or_none(token: str) -> LinkClaims | None:
         logger.info("rejected an unsubscribe link: %s (%s)", type(exc).__name__, exc)
         return None
     g.link_locale = claims.locale
+    g.link_mid = claims.recipient.mid  # picks the page's brand (branding.current_brand)
     refresh()
     return claims
 
@@ -234,8 +237,8 @@ def _fresh_form_page(token: str, claims: LinkClaims, offer_manage: bool = True) 
     """The form as a GET shows it, from the page cache (see page_cache.py) unless templates auto-reload.
 
     The shape's key holds everything else a template can see that differs between requests: the language,
-    the choices the link offers, and the URL root (``url_for`` writes the mount prefix and, with
-    ``_external``, the host).
+    the choices the link offers, the URL root (``url_for`` writes the mount prefix and, with
+    ``_external``, the host) and the brand's business unit (None for the global brand).
     """
 
     def render(values: Mapping[str, object]) -> str:
@@ -246,5 +249,11 @@ def _fresh_form_page(token: str, claims: LinkClaims, offer_manage: bool = True) 
     values = _person_values(token, claims, offer_manage)
     if current_app.jinja_env.auto_reload:
         return render(values)
-    shape = ("unsubscribe/form.html", select_locale(), claims.has_job_context, request.url_root)
+    shape = (
+        "unsubscribe/form.html",
+        select_locale(),
+        claims.has_job_context,
+        request.url_root,
+        current_brand()["mid"],
+    )
     return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)

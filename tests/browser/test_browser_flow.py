@@ -35,7 +35,7 @@ WIDTHS = (375, 1280)
 TEXTS = {
     "en": {"done": "You are unsubscribed", "already": "You were already unsubscribed"},
     "de": {"done": "Sie sind abgemeldet", "already": "Sie waren bereits abgemeldet"},
-    "fr": {"done": "Vous êtes désabonné", "already": "Vous étiez déjà désabonné"},
+    "fr": {"done": "Désabonnement confirmé", "already": "Désabonnement déjà effectué"},
     "es": {"done": "Se ha dado de baja", "already": "Ya se había dado de baja"},
 }
 CHOSEN_REASON = {

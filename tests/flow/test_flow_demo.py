@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import signal
 import subprocess
@@ -54,6 +56,23 @@ def test_demo_prints_working_links_and_stops_everything_on_ctrl_c() -> None:
         assert [(e["subscriber_key"], e["reason"]) for e in events] == [
             ("demo-001", "Profile Center: Too many emails")
         ]
+
+        # The env file the demo wrote lets the venv's flask work on the running demo, as the banner says.
+        (use,) = [line.strip() for line in lines if line.strip().startswith("set -a; . instance/demo.env")]
+        assert use == "set -a; . instance/demo.env; set +a; .venv/bin/flask check-config"
+        clean = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+        checked = subprocess.run(["bash", "-c", use], cwd=ROOT, env=clean, capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stderr.strip().splitlines()[-1] == "configuration OK"
+        status = subprocess.run(
+            ["bash", "-c", use.replace("check-config", "journal status --json")],
+            cwd=ROOT,
+            env=clean,
+            capture_output=True,
+            text=True,
+        )
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["counts"]["delivered"] == 1  # the demo's journal, not another one
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0

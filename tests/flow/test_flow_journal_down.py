@@ -25,7 +25,7 @@ from tests.conftest import IN_CI, TEST_SIGNING_KEY, free_port
 from tests.ops.ops_helpers import app_environment, start_gunicorn, stop_process
 
 NEWSLETTER = {"job_id": "18099", "list_id": "17914", "batch_id": "0"}
-GERMAN_TRY_AGAIN = "Bitte versuchen Sie es in einem Moment erneut"
+GERMAN_TRY_AGAIN = "Bitte senden Sie sie in einem Moment noch einmal"
 
 
 def _link(key: str) -> str:

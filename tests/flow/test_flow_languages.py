@@ -28,16 +28,24 @@ TRANSLATIONS = ROOT / "translations"
 HEADINGS = {"en": "Unsubscribe", "de": "Abmelden", "fr": "Se désabonner", "es": "Darse de baja"}
 REASON_TEXT = {
     "en": "Too many emails",
-    "de": "Zu viele E-Mails",
-    "fr": "Trop d’e-mails",
-    "es": "Demasiados correos",
+    "de": "Ich erhalte zu viele E-Mails",
+    "fr": "Je reçois trop d’e-mails",
+    "es": "Recibo demasiados correos",
 }
 DONE = {
     "en": "You are unsubscribed",
     "de": "Sie sind abgemeldet",
-    "fr": "Vous êtes désabonné",
+    "fr": "Désabonnement confirmé",
     "es": "Se ha dado de baja",
 }
+
+
+def _cldr_long_date(day: date, language: str) -> str:
+    """Babel's long date, with French's "1er" on the first of a month (which CLDR writes as "1")."""
+    written = babel_dates.format_date(day, "long", locale=language)
+    if language == "fr" and day.day == 1:
+        return written.replace("1 ", "1er ", 1)
+    return written
 
 
 def _lang(html: str) -> str:
@@ -77,7 +85,7 @@ def test_every_page_speaks_the_language_including_reasons_and_dates(
     assert _lang(form) == language and REASON_TEXT[language] in form
     result = client.post(url, data={"scope": "list", "reason": "too_many"}).get_data(as_text=True)
     assert _lang(result) == language and DONE[language] in result
-    assert babel_dates.format_date(date.today(), "long", locale=language) in result  # "Recorded on …"
+    assert _cldr_long_date(date.today(), language) in result  # "Recorded on …" (BRAND_TIMEZONE is UTC)
     invalid = client.get("/unsubscribe?t=x", headers={"Accept-Language": language}).get_data(as_text=True)
     assert _lang(invalid) == language
     index = client.get(f"/?lang={language}").get_data(as_text=True)
@@ -94,7 +102,8 @@ def test_the_recorded_date_is_formatted_for_the_language(app: Flask) -> None:
 @pytest.mark.parametrize("language", SUPPORTED_LOCALES)
 def test_the_pages_long_date_is_written_as_each_language_writes_it(app: Flask, language: str) -> None:
     """The result page's ``long_date``, for every month of every shipped language, a date and a datetime:
-    what Babel itself writes (``app/unsubscribe/dates.py`` keeps its own copy of CLDR's month names)."""
+    what Babel itself writes (``app/unsubscribe/dates.py`` keeps its own copy of CLDR's month names), with
+    French's "1er" on the first of a month."""
     from datetime import UTC, datetime
 
     from app.unsubscribe.dates import long_date
@@ -102,11 +111,79 @@ def test_the_pages_long_date_is_written_as_each_language_writes_it(app: Flask, l
     with app.test_request_context(f"/?lang={language}"):
         for month in range(1, 13):
             for day in (1, 9, 28):
-                expected = babel_dates.format_date(date(2026, month, day), "long", locale=language)
+                expected = _cldr_long_date(date(2026, month, day), language)
                 assert long_date(datetime(2026, month, day, 23, 30, tzinfo=UTC)) == expected
                 assert long_date(date(2026, month, day)) == expected
     with app.test_request_context("/?lang=de"):
         assert long_date(date(2026, 11, 25)) == "25. November 2026"
+    with app.test_request_context("/?lang=fr"):
+        assert long_date(date(2026, 12, 1)) == "1er décembre 2026"
+        assert long_date(date(2026, 12, 11)) == "11 décembre 2026"
+
+
+@pytest.mark.parametrize(
+    ("zone", "language", "expected"),
+    [
+        (None, "fr", "30 novembre 2026"),  # the default, UTC
+        ("Europe/Paris", "fr", "1er décembre 2026"),  # 00:30 in Paris: already the next day there
+        ("europe/berlin", "de", "1. Dezember 2026"),  # the name as the tz database spells it, any case
+        ("America/New_York", "en", "November 30, 2026"),  # 18:30 the day before
+        ("Pacific/Kiritimati", "es", "1 de diciembre de 2026"),  # UTC+14
+    ],
+)
+def test_the_recorded_date_is_the_brands_day(
+    make_app: Any, zone: str | None, language: str, expected: str
+) -> None:
+    """A request recorded at 23:30 UTC on 30 November is shown on the day it was where the brand is."""
+    from datetime import UTC, datetime
+
+    from flask import render_template_string
+
+    app = make_app(**({"BRAND_TIMEZONE": zone} if zone else {}))
+    instant = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with app.test_request_context(f"/?lang={language}"):
+        page = render_template_string("{{ _('Recorded on %(date)s.', date=when | long_date) }}", when=instant)
+    assert expected in page
+
+
+def test_a_business_units_own_timezone_wins_for_its_links(make_app: Any) -> None:
+    """``BRAND_<MID>_TIMEZONE`` (the units' brand settings, ``config["BRAND_UNITS"]``) for a link of that
+    unit (``g.link_mid``); every other page keeps ``BRAND_TIMEZONE``."""
+    from datetime import UTC, datetime
+
+    from flask import g
+
+    from app.unsubscribe.dates import long_date
+
+    app = make_app(BRAND_TIMEZONE="America/New_York")
+    app.config["BRAND_UNITS"] = {"510001001": {"BRAND_TIMEZONE": "Asia/Tokyo"}}
+    instant = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    for mid, expected in (
+        (510001001, "1er décembre 2026"),
+        (510001000, "30 novembre 2026"),
+        (None, "30 novembre 2026"),
+    ):
+        with app.test_request_context("/?lang=fr"):
+            g.link_mid = mid
+            assert long_date(instant) == expected, mid
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "CET+1", "../../etc/passwd", "Euro"])
+def test_a_brand_timezone_that_is_not_an_iana_name_stops_start_up_with_its_name(zone: str) -> None:
+    from config import ConfigError, load_config, timezone_name
+
+    with pytest.raises(ValueError, match="IANA"):
+        timezone_name(zone)
+    with pytest.raises(ConfigError) as raised:
+        load_config({"BRAND_TIMEZONE": zone})
+    assert any(problem.startswith("BRAND_TIMEZONE is invalid") for problem in raised.value.problems)
+
+
+def test_an_empty_brand_timezone_is_utc() -> None:
+    from config import timezone_name
+
+    assert timezone_name(" ") == timezone_name("utc") == "UTC"
+    assert timezone_name(" Europe/Berlin ") == "Europe/Berlin"
 
 
 def test_one_click_answer_follows_accept_language(client: FlaskClient) -> None:
@@ -164,7 +241,7 @@ def test_page_reason_labels_are_the_journals_english_labels(app: Flask) -> None:
     with app.test_request_context("/"), force_locale("en"):
         assert {code: str(label) for code, label in REASON_LABELS.items()} == ENGLISH_REASONS
     with app.test_request_context("/"), force_locale("de"):
-        assert str(REASON_LABELS["too_many"]) == "Zu viele E-Mails"
+        assert str(REASON_LABELS["too_many"]) == "Ich erhalte zu viele E-Mails"
 
 
 def test_template_gettext_translates_escapes_and_formats_like_jinjas_own(app: Flask) -> None:

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.postgres
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 NEWSLETTER = {"job_id": "18099", "list_id": "17914", "batch_id": "0"}
-GERMAN_TRY_AGAIN = "Bitte versuchen Sie es in einem Moment erneut"
+GERMAN_TRY_AGAIN = "Bitte senden Sie sie in einem Moment noch einmal"
 
 
 def _post(base_url: str, key: str) -> tuple[str, int, str]:

@@ -35,9 +35,9 @@ def test_schema_is_created_once_and_reopening_is_idempotent(database_url: str, t
     entry = first.record(request_for("demo-001", NEWSLETTER))
     second = open_journal(database_url, tmp_path)  # a second process starting on the same database
     try:
-        assert first.schema_version() == second.schema_version() == 2
+        assert first.schema_version() == second.schema_version() == 3
         assert second.get(entry.id) == entry
-        assert second.migrate() == 2
+        assert second.migrate() == 3
     finally:
         first.close()
         second.close()

@@ -1,5 +1,5 @@
 """``flask sfmc lists`` and ``flask sfmc memberships`` as ops run them: a real process, answers shaped as
-PROTOCOL.md describes them from a loopback server (canned_sfmc), never the token in the output."""
+PROTOCOL.md describes them from a loopback server (canned_sfmc) and from the emulator; never the token."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from canned_sfmc import Call, CannedMarketingCloud, a_list, a_membership, fault,
 from lxml import etree
 
 from testkit.cli import flask_cli
-from tests.conftest import TEST_SIGNING_KEY
+from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, TEST_SIGNING_KEY, EmulatorServer
 
 P = "{http://exacttarget.com/wsdl/partnerAPI}"
 CHILD = "510001001"
@@ -52,10 +52,20 @@ def canned() -> Iterator[CannedMarketingCloud]:
 
 
 def run_flask(tmp_path: Path, canned: CannedMarketingCloud, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(tmp_path, canned.base_url, *args, client_id="id", secret="the-secret")
+
+
+def run_cli(
+    tmp_path: Path,
+    auth_url: str,
+    *args: str,
+    client_id: str = EMULATOR_CLIENT_ID,
+    secret: str = EMULATOR_CLIENT_SECRET,
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SFMC_", "FLASK_"))} | {
-        "SFMC_AUTH_URL": canned.base_url,
-        "SFMC_CLIENT_ID": "id",
-        "SFMC_CLIENT_SECRET": "the-secret",
+        "SFMC_AUTH_URL": auth_url,
+        "SFMC_CLIENT_ID": client_id,
+        "SFMC_CLIENT_SECRET": secret,
         "SFMC_TIMEOUT": "2",
         "LINK_SIGNING_KEYS": TEST_SIGNING_KEY,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'journal.sqlite3'}",
@@ -113,3 +123,17 @@ def test_memberships_of_nobody_and_a_failed_call(tmp_path: Path, canned: CannedM
     )
     done = run_flask(tmp_path, canned, "memberships", "demo-001", "--mid", CHILD)
     assert done.returncode == 3 and "Unable to find a handler" in done.stderr
+
+
+def test_lists_and_memberships_against_the_emulator(tmp_path: Path, emulator: EmulatorServer) -> None:
+    env_url = emulator.auth_url
+    done = run_cli(tmp_path, env_url, "lists", "--mid", CHILD)
+    assert done.returncode == 0, done.stderr
+    assert "Brand newsletter: News from Demo Brand" in done.stdout
+    assert done.stdout.splitlines()[-1].endswith("3 public publication list(s); All Subscribers: 2000")
+    done = run_cli(tmp_path, env_url, "memberships", "child-010", "--mid", CHILD)
+    assert done.returncode == 0, done.stderr
+    assert ["27914", "Unsubscribed", "Brand", "newsletter"] in [
+        line.split() for line in done.stdout.splitlines()
+    ]
+    assert EMULATOR_CLIENT_SECRET not in done.stdout + done.stderr
