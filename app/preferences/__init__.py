@@ -24,7 +24,6 @@ POST_READ_TIMEOUT = 0.5
 
 def init_app(app: Flask) -> None:
     """Build the manage page's reader (its read budget is per process) and register its blueprint."""
-    from . import preview_states  # noqa: F401 (registers the manage page's states for flask preview)
     from .views import bp
 
     def client() -> Any:
