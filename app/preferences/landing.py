@@ -11,12 +11,20 @@ from app.links import LinkClaims
 
 from .links import manage_url
 from .outcomes import landing_undo
+from .reading import unit_of
 from .service import get_service
 
 
 def form_values(token: str, claims: LinkClaims) -> dict[str, object]:
     """The landing form's ``manage_url`` (a page-cache hole): the manage page, or None."""
     return {"manage_url": manage_url(token, claims.recipient)}
+
+
+def form_shape_values(claims: LinkClaims) -> dict[str, object]:
+    """The landing form's ``all_covers_every_brand``: the same for everybody of the link's unit (so part of
+    the page cache's shape, not a hole), and known without a call to Marketing Cloud — from what this
+    process has read for a manage or result page, or from ``SFMC_MASTER_UNSUBSCRIBE_BEHAVIOR``; else None."""
+    return {"all_covers_every_brand": get_service().units.known(unit_of(claims.recipient))}
 
 
 def result_values(token: str, entry: JournalEntry) -> dict[str, object]:

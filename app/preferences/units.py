@@ -68,6 +68,13 @@ class UnitBehaviors:
             return False
         return None
 
+    def known(self, mid: int | None) -> bool | None:
+        """``covers_every_brand`` without ever calling Marketing Cloud: what this process has read already,
+        else the setting, else None. For the landing form, whose GET reads nothing but list names."""
+        known = self._known.get(mid)  # a dict read is atomic: no lock on the landing page's path
+        behavior = known[0] if known is not None and known[0] is not None else self._fallback(mid)
+        return {ENTIRE_ENTERPRISE: True, BUSINESS_UNIT_ONLY: False}.get(behavior or "")
+
     def behavior(self, mid: int | None, *, timeout: float) -> str | None:
         """The unit's behavior as Marketing Cloud said it, else as configured, else None."""
         now = self._clock()

@@ -221,9 +221,21 @@ def _person_values(token: str, claims: LinkClaims, offer_manage: bool = True) ->
     }
 
 
-def _render_form(claims: LinkClaims, form: UnsubscribeForm, values: Mapping[str, object]) -> str:
+def _render_form(
+    claims: LinkClaims,
+    form: UnsubscribeForm,
+    values: Mapping[str, object],
+    shape_values: Mapping[str, object] | None = None,
+) -> str:
+    """The form page; ``shape_values`` are the values the same for everybody of a page-cache shape."""
+    if shape_values is None:
+        shape_values = preferences_landing.form_shape_values(claims)
     return render_template(
-        "unsubscribe/form.html", form=form, has_job_context=claims.has_job_context, **values
+        "unsubscribe/form.html",
+        form=form,
+        has_job_context=claims.has_job_context,
+        **shape_values,
+        **values,
     )
 
 
@@ -238,12 +250,15 @@ def _fresh_form_page(token: str, claims: LinkClaims, offer_manage: bool = True) 
 
     The shape's key holds everything else a template can see that differs between requests: the language,
     the choices the link offers, the URL root (``url_for`` writes the mount prefix and, with
-    ``_external``, the host) and the brand's business unit (None for the global brand).
+    ``_external``, the host), the brand's business unit (None for the global brand) and what "all email"
+    covers for the link's unit, as far as it is known without a call (``preferences.landing``).
     """
+
+    shape_values = preferences_landing.form_shape_values(claims)
 
     def render(values: Mapping[str, object]) -> str:
         return _render_form(
-            claims, UnsubscribeForm.for_link(None, claims.has_job_context, _reasons()), values
+            claims, UnsubscribeForm.for_link(None, claims.has_job_context, _reasons()), values, shape_values
         )
 
     values = _person_values(token, claims, offer_manage)
@@ -255,5 +270,6 @@ def _fresh_form_page(token: str, claims: LinkClaims, offer_manage: bool = True) 
         claims.has_job_context,
         request.url_root,
         current_brand()["mid"],
+        tuple(sorted(shape_values.items())),
     )
     return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)

@@ -267,3 +267,31 @@ def test_marketers_choose_the_lists_offered_without_python(make_app: Any) -> Non
     assert list(boxes(html)) == ["17914", EVENTS]  # the email's own list, then the chosen ones in order
     child = app.test_client().get(manage_link(subscriber_key="child-001", **BRAND_NEWSLETTER))
     assert list(boxes(child.get_data(as_text=True))) == ["27914", "27920"]
+
+
+def _form_context(app: Flask, client: FlaskClient, link: str) -> dict[str, Any]:
+    rendered: list[dict[str, Any]] = []
+
+    def remember(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+        if template.name == "unsubscribe/form.html":
+            rendered.append(context)
+
+    with template_rendered.connected_to(remember, app):
+        assert client.get(link).status_code == 200
+    return rendered[-1]
+
+
+def test_the_landing_form_says_what_all_email_covers_once_known_and_never_asks_for_it(
+    make_app: Any, emulator: Any
+) -> None:
+    app = make_app(SFMC_MASTER_UNSUBSCRIBE_BEHAVIOR="510001001:BUSINESS_UNIT_ONLY")
+    client = app.test_client()
+    parent = landing_link(subscriber_key="demo-001", **NEWSLETTER)
+    assert _form_context(app, client, parent)["all_covers_every_brand"] is None  # not read yet
+    child = landing_link(subscriber_key="child-001", **BRAND_NEWSLETTER)
+    assert _form_context(app, client, child)["all_covers_every_brand"] is False  # the setting
+    assert retrieve_calls(emulator, "BusinessUnit") == 0  # the landing page never reads it
+    client.get(manage_link(subscriber_key="demo-001", **NEWSLETTER))  # the manage page reads it
+    known = _form_context(app, client, parent)  # a new page-cache shape: rendered, not filled
+    assert known["all_covers_every_brand"] is True
+    assert "manage_url" in known  # a page-cache hole (its value: the manage page's URL)
