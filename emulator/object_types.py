@@ -24,7 +24,12 @@ Row = dict[str, str | None]
 Slot = tuple[str | None, str, str]
 _OBJECT_IDS = uuid.UUID("0b6c7f0e-5c1a-4f7e-8d0a-52e4b5f0c001")
 
-_API_HEAD: list[Slot] = [("Client.ID", "Client/ID", "value"), (None, "PartnerKey", "nil")]
+# APIObject's head: Client (ID, then PartnerClientKey, never set here) and PartnerKey (always nil).
+_API_HEAD: list[Slot] = [
+    ("Client.ID", "Client/ID", "value"),
+    ("Client.PartnerClientKey", "Client/PartnerClientKey", "value"),
+    ("PartnerKey", "PartnerKey", "nil"),
+]
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ def brand_context(config: Mapping[str, Any], mid: str | None = None) -> dict[str
         "contact_url": safe_link(config.get("BRAND_CONTACT_URL")),
         "stylesheet_url": config.get("BRAND_STYLESHEET_URL"),
         "favicon_url": config.get("BRAND_FAVICON_URL"),
+        "timezone": config.get("BRAND_TIMEZONE"),
         "mid": mid,
     }
 

@@ -20,7 +20,16 @@ from testkit.emulator import start_emulator
 
 pytestmark = pytest.mark.slow
 
-LS_PROPS = ["ObjectID", "SubscriberKey", "CreatedDate", "Client.ID", "ListID", "Status"]
+# The properties of FuelSDK-Python's objsamples/sample_list_subscriber.py.
+LS_PROPS = [
+    "ObjectID",
+    "SubscriberKey",
+    "CreatedDate",
+    "Client.ID",
+    "Client.PartnerClientKey",
+    "ListID",
+    "Status",
+]
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from wire_helpers import list_change, retrieve_request, simple_filter, subscribe
 from wsdl_schema import load_wsdl_schema, validate_body
 
 ALL_LS = ["ListID", "SubscriberKey", "Status", "ObjectID", "CreatedDate", "ModifiedDate", "Client.ID"]
+ALL_LS += ["PartnerKey", "Client.PartnerClientKey"]
 ALL_LIST = [
     "ID",
     "ListName",

@@ -177,7 +177,7 @@ def test_a_worker_whose_database_is_down_logs_one_line_per_poll_and_keeps_going(
     env = worker_env(emulator, database_url, WORKER_POLL_SECONDS="0.2")
     worker = start_worker(env, "deliver", "--forever")
     try:
-        time.sleep(3)
+        time.sleep(6)  # start-up takes seconds on a loaded 2-core machine; polls are every 0.2 s
         assert worker.poll() is None  # still polling
         worker.send_signal(signal.SIGTERM)
         output = finish(worker)

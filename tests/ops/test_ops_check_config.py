@@ -75,6 +75,11 @@ BAD_VALUES = [
     ),
     ({f"BRAND_{CHILD}_CONTACT_URL": "javascript:x"}, f"BRAND_{CHILD}_CONTACT_URL must be an http(s):// URL"),
     ({f"BRAND_{CHILD}_COLOUR": "#7a1f5c"}, f"BRAND_{CHILD}_COLOUR is not a brand setting"),
+    ({"BRAND_TIMEZONE": "Europe/Atlantis"}, "BRAND_TIMEZONE is invalid: 'Europe/Atlantis' is not an IANA"),
+    (
+        {f"BRAND_{CHILD}_TIMEZONE": "Mars/Base"},
+        f"BRAND_{CHILD}_TIMEZONE is invalid: 'Mars/Base' is not an IANA",
+    ),
 ]
 
 
