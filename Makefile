@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-soak-selfcheck bench-fuzz bench-delivery bench-soap-codec
+.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-soak-selfcheck bench-soak-preferences bench-fuzz bench-delivery bench-soap-codec
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench-soak-postgres: $(STAMP)
 bench-soak-selfcheck: $(STAMP)
 	$(BIN)/python -m bench.soak --requests 100 --sabotage 0.9 | tee /dev/stderr \
 		| grep "5xx answers to requests the journal did not hold" > /dev/null
+
+## Preference changes (list unsubscribes and resubscribes) while Marketing Cloud is down, with SIGKILLs.
+bench-soak-preferences: $(STAMP)
+	$(BIN)/python -m bench.soak_preferences --db sqlite
+	$(BIN)/python -m bench.soak_preferences --db postgres
 
 bench-fuzz: $(STAMP)
 	$(BIN)/python -m bench.fuzz

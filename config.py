@@ -374,7 +374,7 @@ SETTINGS: tuple[Setting, ...] = (
         _csv_list,
         ("too_many", "not_relevant", "never_signed_up", "other"),
         "Reason codes offered on the form, in order (too_many, not_relevant, never_signed_up, "
-        "no_longer_interested, other)",
+        "no_longer_interested, other, or your own from TEMPLATE_DIR/content.toml)",
     ),
     Setting(
         "PREFERENCE_LISTS",

@@ -17,9 +17,12 @@ class Cluster:
     in ``died``: the verdict fails on it (a worker that exits on a dropped connection is a finding).
     """
 
-    def __init__(self, tmp_path: Path, env: dict[str, str], apps: int, workers: int) -> None:
+    def __init__(
+        self, tmp_path: Path, env: dict[str, str], apps: int, workers: int, app_spec: str = "wsgi:app"
+    ) -> None:
         self.tmp_path = tmp_path
         self.env = env
+        self.app_spec = app_spec
         self.ports = [common.free_port() for _ in range(apps)]
         self.apps: list[subprocess.Popen | None] = [None] * apps
         self.workers: list[subprocess.Popen | None] = [None] * workers
@@ -32,7 +35,7 @@ class Cluster:
 
     def start_app(self, index: int) -> None:
         log = self.tmp_path / f"app{index}.log"
-        self.apps[index] = common.start_gunicorn("wsgi:app", self.ports[index], self.env, log)
+        self.apps[index] = common.start_gunicorn(self.app_spec, self.ports[index], self.env, log)
 
     def start_worker(self, index: int) -> None:
         self.workers[index] = common.start_worker(self.env, self.tmp_path / f"worker{index}.log")

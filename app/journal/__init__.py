@@ -93,7 +93,9 @@ def record_and_deliver_many(requests: Sequence[UnsubscribeRequest]) -> list[Jour
     one ``INLINE_DELIVERY_BUDGET`` (unsubscribes by one Execute call, list changes by one Update call, a
     person's changes in the order given). What is not finished within the budget stays pending for the
     worker. Returns one entry per request, in order; ``JournalUnavailableError`` before the commit, as
-    ``record_and_deliver``."""
+    ``record_and_deliver``. No requests (a save that changed nothing): nothing written, ``[]``."""
+    if not requests:
+        return []
     delivery = get_delivery()
     entries, claim = delivery.journal.record_claimed_many(
         list(requests), owner=delivery.inline_owner, lease_seconds=delivery.settings.inline_lease_seconds

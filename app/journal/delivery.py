@@ -1,8 +1,9 @@
 """Deliver journaled requests to Marketing Cloud: batching per business unit, outcome mapping, backoff.
 
 No Flask here; the worker, the CLI and the inline attempt after a POST all send through ``Delivery.attempt``
-(one claimed batch, one Execute call). Its settings and its drain report are in ``delivery_values``, the
-mapping of an entry to a LogUnsubEvent in ``events``.
+(one claimed batch: an Execute call for its unsubscribes, an Update call for its list changes, planned in
+``delivery_calls``). Outcomes and backoff are in ``delivery_outcomes``, settings and the drain report in
+``delivery_values``, the mapping of an entry to a LogUnsubEvent or a list status in ``events``.
 """
 
 from __future__ import annotations
@@ -196,7 +197,8 @@ class Delivery(OutcomesMixin):
             if held_back:
                 self.journal.release_entries(claim, [entry.id for entry in held_back])
                 waiting.update(person_of(entry) for entry in held_back)
-                call = PlannedCall(call.kind, [e for e in call.entries if e not in held_back])
+                held_ids = {entry.id for entry in held_back}
+                call = PlannedCall(call.kind, [e for e in call.entries if e.id not in held_ids])
             if not call.entries:
                 continue
             results, failed = self._send(call)

@@ -69,6 +69,15 @@ def _not_found(page: PreviewPage) -> TestResponse:
     return page.client.post(page.link(**page.people.not_on_job), data={"scope": "list"})
 
 
+@page_state(
+    "not-found-all",
+    "An 'all email' unsubscribe Marketing Cloud refused: no offer left, a next step instead",
+    group=RESULTS,
+)
+def _not_found_all(page: PreviewPage) -> TestResponse:
+    return page.client.post(page.link(subscriber_key="nobody-on-file"), data={"scope": "all"})
+
+
 @page_state("not-matched", "The link's details match no subscriber", group=RESULTS)
 def _not_matched(page: PreviewPage) -> TestResponse:
     return page.client.post(page.link(**page.people.mismatched), data={"scope": "list"})

@@ -10,17 +10,20 @@ from pathlib import Path
 
 from flask import Flask
 from flask_babel import Babel, get_locale
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
-from . import branding, holes
+from . import branding, content, holes
 from .dates import long_date
 from .i18n import default_locale, match_locale, select_locale
 from .page_cache import PAGE_CACHE_KEY, PageCache
-from .reasons import configured_reasons
+from .reasons import REASONS_KEY, ReasonCatalog
+from .texts import TEXTS_KEY, page_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = PROJECT_ROOT / "templates"
 TRANSLATIONS = PROJECT_ROOT / "translations"
+#: Where a template finds the built-in templates even when TEMPLATE_DIR has one of the same name.
+BUILT_IN_PREFIX = "built-in"
 
 
 def init_app(app: Flask) -> None:
@@ -36,7 +39,12 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, timezone_selector=brand_timezone)
     app.jinja_env.filters["long_date"] = long_date
 
-    loaders = [FileSystemLoader(str(TEMPLATES))]
+    # "built-in/unsubscribe/form.html" is always ours, so a marketer's unsubscribe/form.html can extend it
+    # and override one block (a text) instead of copying the whole page.
+    loaders = [
+        FileSystemLoader(str(TEMPLATES)),
+        PrefixLoader({BUILT_IN_PREFIX: FileSystemLoader(str(TEMPLATES))}),
+    ]
     if app.config.get("TEMPLATE_DIR"):
         # The marketer's folder first: any file there replaces the built-in one of the same name.
         loaders.insert(0, FileSystemLoader(app.config["TEMPLATE_DIR"]))
@@ -44,7 +52,12 @@ def init_app(app: Flask) -> None:
 
     app.extensions[PAGE_CACHE_KEY] = PageCache()
     holes.install(app.jinja_env)
-    app.extensions["unsubscribe_reasons"] = configured_reasons(tuple(app.config["UNSUB_REASONS"]))
+    own = content.load(app.config.get("TEMPLATE_DIR"))  # content.toml: own reasons and texts
+    catalog = ReasonCatalog.with_content(own.reasons)
+    app.extensions[REASONS_KEY] = catalog
+    app.extensions[TEXTS_KEY] = own.texts
+    app.extensions["unsubscribe_reasons"] = catalog.offered(tuple(app.config["UNSUB_REASONS"]))
+    app.jinja_env.globals["page_text"] = page_text
     branding.init_app(app)
 
     @app.context_processor

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext
+from flask_babel import get_locale, lazy_gettext
 from wtforms import Form, RadioField, TextAreaField, ValidationError
 from wtforms.validators import Length
 
 from app.journal.models import Scope
 
-from .reasons import MAX_OTHER_CHARS, OTHER, REASON_LABELS
+from .i18n import default_locale
+from .reasons import MAX_OTHER_CHARS, OTHER, reason_catalog
 
 
 def _optional_text(value: Any) -> str | None:
@@ -46,15 +47,17 @@ class UnsubscribeForm(Form):
     scope = ChoiceRadioField(lazy_gettext("What do you want to stop receiving?"))
     reason = ChoiceRadioField(lazy_gettext("Why are you unsubscribing? (optional)"), required=False)
     other_text = TextAreaField(
-        lazy_gettext("Tell us more (optional, up to 500 characters)"),
+        lazy_gettext("Tell us more (optional, up to %(max)s characters)", max=MAX_OTHER_CHARS),
         filters=[_strip],
         validators=[
             Length(
                 max=MAX_OTHER_CHARS,
-                message=lazy_gettext("Please keep this to 500 characters or fewer."),
+                message=lazy_gettext("Please keep this to %(max)s characters or fewer.", max=MAX_OTHER_CHARS),
             )
         ],
     )
+    #: The free text's limit, for the template's ``maxlength``.
+    max_other_chars = MAX_OTHER_CHARS
 
     @classmethod
     def for_link(cls, formdata: Any, has_job_context: bool, reasons: tuple[str, ...]) -> UnsubscribeForm:
@@ -71,7 +74,8 @@ class UnsubscribeForm(Form):
         else:
             form.scope.choices = [(Scope.ALL.value, str(SCOPE_ALL_LABEL))]
             form.scope.default = Scope.ALL.value
-        form.reason.choices = [(code, str(REASON_LABELS[code])) for code in reasons]
+        catalog, locale = reason_catalog(), str(get_locale() or default_locale())
+        form.reason.choices = [(code, catalog.label(code, locale)) for code in reasons]
         if formdata is None:
             form.scope.data = form.scope.default  # a POST must say its scope: nothing is assumed
         return form
@@ -97,3 +101,9 @@ class UnsubscribeForm(Form):
     @property
     def reason_text(self) -> str | None:
         return self.other_text.data or None if self.reason_code == OTHER else None
+
+    @property
+    def reason_label(self) -> str | None:
+        """The English report label of the chosen reason (the built-in one or the content file's)."""
+        code = self.reason_code
+        return reason_catalog().report_label(code) if code else None

@@ -116,6 +116,7 @@ def submit() -> Any:
             scope=form.chosen_scope,
             reason_code=form.reason_code,
             reason_text=form.reason_text,
+            reason_label=form.reason_label,
             source=Source.FORM,
         )
     )
@@ -165,13 +166,16 @@ def _request_for(
     source: Source,
     reason_code: str | None = None,
     reason_text: str | None = None,
+    reason_label: str | None = None,
 ) -> UnsubscribeRequest:
-    """What the journal records: the link's recipient as it is, with what the form (or one-click) adds."""
+    """What the journal records: the link's recipient as it is, with what the form (or one-click) adds
+    (``reason_label``: the English report label of the chosen reason, built in or from content.toml)."""
     return UnsubscribeRequest(
         recipient,
         scope=scope,
         reason_code=reason_code,
         reason_text=reason_text,
+        reason_label=reason_label,
         language=select_locale(),
         source=source,
     )

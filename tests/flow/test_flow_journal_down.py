@@ -91,12 +91,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(disk: Path) -> Path:
+    """Fill ``disk`` up. Unbuffered: a buffered file keeps the part of its last write that did not fit and
+    fails again when closed (ENOSPC from ``close``), depending on how much room the journal's files left."""
     filler = disk / "filler"
-    with filler.open("wb") as handle:
+    with filler.open("wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(b"\0" * 65536)
-                handle.flush()
         except OSError:
             pass
     return filler

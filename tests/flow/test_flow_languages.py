@@ -20,14 +20,14 @@ from flow_helpers import NEWSLETTER, NEWSLETTER_BATCH_1, link
 
 from app.journal.models import REASON_LABELS as ENGLISH_REASONS
 from app.unsubscribe.i18n import SUPPORTED_LOCALES
-from app.unsubscribe.reasons import REASON_LABELS
+from app.unsubscribe.reasons import BUILT_IN_LABELS, ReasonCatalog
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
 
 HEADINGS = {"en": "Unsubscribe", "de": "Abmelden", "fr": "Se désabonner", "es": "Darse de baja"}
 REASON_TEXT = {
-    "en": "Too many emails",
+    "en": "I get too many emails",
     "de": "Ich erhalte zu viele E-Mails",
     "fr": "Je reçois trop d’e-mails",
     "es": "Recibo demasiados correos",
@@ -202,7 +202,14 @@ def _messages(path: Path) -> dict[str, Any]:
 
 def test_the_template_catalog_holds_every_text_of_the_code_and_templates() -> None:
     """Every text babel.cfg names (the code, the pages' and the error pages' templates) is in the .pot."""
-    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "lazy_gettext": None,
+        "ngettext": (1, 2),
+        "N_": None,
+        "pgettext": ((1, "c"), 2),
+    }
     with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)
     assert ("app/ops/templates/**.html", "jinja2") in method_map  # the error pages' own templates
@@ -235,13 +242,21 @@ def test_each_catalog_is_complete_and_its_mo_matches(language: str) -> None:
         assert sum(m.string != msgid for msgid, m in translated.items()) > 0.9 * len(translated)
 
 
-def test_page_reason_labels_are_the_journals_english_labels(app: Flask) -> None:
-    """The page shows the translation of exactly the English text Marketing Cloud's reports get."""
-    assert set(REASON_LABELS) == set(ENGLISH_REASONS)
+def test_shown_reason_labels_are_page_texts_apart_from_the_report_labels(app: Flask) -> None:
+    """The page shows its own wording of each reason (context "reason" in the catalogs); Marketing Cloud's
+    reports get the journal's English label whatever the page says, so rewording a page changes no report."""
+    assert set(BUILT_IN_LABELS) == set(ENGLISH_REASONS)
+    catalog = ReasonCatalog.with_content()
     with app.test_request_context("/"), force_locale("en"):
-        assert {code: str(label) for code, label in REASON_LABELS.items()} == ENGLISH_REASONS
+        shown = {code: catalog.label(code, "en") for code in ENGLISH_REASONS}
+        assert {code: catalog.report_label(code) for code in ENGLISH_REASONS} == ENGLISH_REASONS
+    assert shown["too_many"] == "I get too many emails" != ENGLISH_REASONS["too_many"]
     with app.test_request_context("/"), force_locale("de"):
-        assert str(REASON_LABELS["too_many"]) == "Ich erhalte zu viele E-Mails"
+        assert catalog.label("never_signed_up", "de") == "Ich habe mich nie angemeldet"
+        assert catalog.report_label("never_signed_up") == "Never signed up"
+    template = _messages(TRANSLATIONS / "messages.pot")
+    for label in shown.values():
+        assert template[label].context == "reason", label
 
 
 def test_template_gettext_translates_escapes_and_formats_like_jinjas_own(app: Flask) -> None:

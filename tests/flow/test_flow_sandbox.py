@@ -131,6 +131,7 @@ DOCUMENTED_NAMES = {
     "request_id",
     "url_for",
     "hole",
+    "page_text",
     "_",
     "gettext",
     "ngettext",

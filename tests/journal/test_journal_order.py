@@ -150,6 +150,7 @@ def test_a_save_is_one_commit_then_one_attempt_within_the_budget(
         assert [e.state for e in entries] == [State.DELIVERED] * 3
         assert emulator.state()["stats"]["soap_calls"] - calls_before == 1  # one Execute for the three
         assert [e.request for e in entries] == save
+        assert record_and_deliver_many([]) == []  # a save that changed nothing writes nothing
     assert events_of(emulator, "demo-004") == [("18099", "17914"), ("18100", "17920"), ("18099", "1000")]
 
 

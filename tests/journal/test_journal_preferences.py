@@ -301,3 +301,84 @@ def test_workers_claiming_at_once_never_have_two_entries_of_one_person_in_flight
     for key, ids in order.items():
         assert [entry_id for who, entry_id, _ in sent if who == key] == ids
     assert len({name for _, _, name in sent}) == 2  # both took part
+
+
+def test_posts_and_workers_at_once_send_each_persons_entries_one_claim_at_a_time_in_order(
+    database_url: str, tmp_path: Path
+) -> None:
+    """People post changes (record_claimed_many: an inline claim) while two workers claim; every claim is
+    settled a moment later. Per person, no two claims ever hold entries at once, and entries go out in
+    the order they were made — on PostgreSQL that needs the per-person lock and the row locks."""
+    people = [f"demo-{n:03d}" for n in range(1, 9)]
+    log: list[tuple[str, list[int]]] = []  # (person, ids of one claim in the order sent)
+    holding: dict[str, str] = {}
+    overlaps: list[str] = []
+    lock = threading.Lock()
+
+    def hold_and_settle(journal: Journal, token: str, entries: list) -> None:
+        by_person: dict[str, list[int]] = {}
+        for entry in entries:
+            by_person.setdefault(entry.request.recipient.subscriber_key or "", []).append(entry.id)
+        with lock:
+            for person, ids in by_person.items():
+                if person in holding:
+                    overlaps.append(person)
+                holding[person] = token
+                log.append((person, ids))
+        time.sleep(0.003)
+        with lock:
+            for person in by_person:
+                holding.pop(person, None)
+        finish(journal, token, *(entry.id for entry in entries))
+
+    def poster(key: str) -> None:
+        journal = open_journal(database_url, tmp_path)
+        try:
+            for n in range(12):
+                change_ = off(key) if n % 2 == 0 else on(key)
+                if n % 3 == 0:  # an import or a POST whose attempt could not start: the workers' work
+                    journal.record(change_)
+                    continue
+                _, claim = journal.record_claimed_many([change_], owner="web:inline", lease_seconds=30)
+                if claim is not None:
+                    hold_and_settle(journal, claim.token, claim.entries)
+        finally:
+            journal.close()
+
+    stop = threading.Event()
+
+    def worker() -> None:
+        journal = open_journal(database_url, tmp_path)
+        try:
+            while not stop.is_set():
+                claim = journal.claim_due(mid=MID, limit=4, lease_seconds=30, owner="w")
+                if claim.entries:
+                    hold_and_settle(journal, claim.token, claim.entries)
+        finally:
+            journal.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    posters = [threading.Thread(target=poster, args=(key,)) for key in people]
+    for thread in [*workers, *posters]:
+        thread.start()
+    for thread in posters:
+        thread.join()
+    check = open_journal(database_url, tmp_path)
+    try:
+        wait_for = time.monotonic() + 30
+        while check.counts_by_state()["pending"] and time.monotonic() < wait_for:
+            time.sleep(0.05)
+        made = {
+            key: [e.id for e in check.entries() if e.request.recipient.subscriber_key == key]
+            for key in people
+        }
+    finally:
+        stop.set()
+        for thread in workers:
+            thread.join()
+        check.close()
+    assert overlaps == []
+    for key in people:
+        sent = [entry_id for person, ids in log if person == key for entry_id in ids]
+        assert sent == made[key], key  # each once, oldest first
+    assert len(made[people[0]]) == 12

@@ -64,8 +64,10 @@ def test_every_error_page_is_the_catalogs_translation(erring_app, language: str)
         page = lxml_html.fromstring(response.get_data(as_text=True))
         assert page.get("lang") == language
         assert page.findtext(".//h1") == catalog[title], (status, language)
+        assert page.findtext(".//title") == f"{catalog[title]} – Example Newsletters", (status, language)
         assert catalog[text] in [p.text_content() for p in page.iter("p")], (status, language)
-        reference = f"{catalog['Reference']}: {response.headers['X-Request-ID']}"
+        # The colon is the catalog's (French puts a no-break space before it), not the template's.
+        reference = catalog["Reference: %(reference)s"] % {"reference": response.headers["X-Request-ID"]}
         assert reference in page.text_content(), (status, language)
 
 
