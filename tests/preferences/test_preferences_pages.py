@@ -295,3 +295,22 @@ def test_the_landing_form_says_what_all_email_covers_once_known_and_never_asks_f
     known = _form_context(app, client, parent)  # a new page-cache shape: rendered, not filled
     assert known["all_covers_every_brand"] is True
     assert "manage_url" in known  # a page-cache hole (its value: the manage page's URL)
+
+
+def test_a_brand_rewrites_the_manage_pages_texts_in_content_toml(make_app: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "brand"
+    folder.mkdir()
+    (folder / "content.toml").write_text(
+        '[texts."manage.heading"]\nen = "Your ACME emails"\n'
+        '[texts."manage.button"]\nde = "Auswahl sichern"\n'
+        '[texts."manage.saved.heading"]\nen = "All set"\n',
+        encoding="utf-8",
+    )
+    client = make_app(TEMPLATE_DIR=str(folder)).test_client()
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    english = client.get(link).get_data(as_text=True)
+    assert "<h1>Your ACME emails</h1>" in english and "Save my choices" in english
+    german = client.get(link + "&lang=de").get_data(as_text=True)
+    assert "Auswahl sichern" in german and "Ihre Abonnements" in german  # no English on a German page
+    saved = client.post(link, data=save_form(english, {"17914", EVENTS}))
+    assert "All set" in saved.get_data(as_text=True)
