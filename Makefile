@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean bench-http bench-soak bench-soak-postgres bench-soak-selfcheck bench-soak-preferences bench-fuzz bench-delivery bench-soap-codec
+.PHONY: run test lint format bench clean bench-http bench-landing bench-soak bench-soak-postgres bench-soak-selfcheck bench-soak-preferences bench-fuzz bench-delivery bench-soap-codec
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ format: $(STAMP)
 ## Benchmarks, soak and fuzzers of docs/benchmarks.md (each under 10 minutes on 2 cores; figures last).
 bench-http: $(STAMP)
 	$(BIN)/python -m bench.http
+
+bench-landing: $(STAMP)
+	$(BIN)/python -m bench.landing
 
 bench-soak: $(STAMP)
 	$(BIN)/python -m bench.soak --db sqlite

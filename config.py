@@ -408,6 +408,34 @@ SETTINGS: tuple[Setting, ...] = (
         "How long each process keeps a business unit's MasterUnsubscribeBehavior (a failed read: 60 s)",
     ),
     Setting("DEFAULT_LOCALE", _text, "en", "Language when neither the link nor the browser says"),
+    # List names (app/preferences/directory.py)
+    Setting(
+        "LIST_NAMES",
+        _bool,
+        True,
+        "Name the email's list on the pages, read from Marketing Cloud (one List Retrieve per business unit, "
+        "cached); false = never read, generic wording",
+    ),
+    Setting(
+        "LIST_NAMES_TTL_SECONDS",
+        _positive_float,
+        900.0,
+        "How long a unit's list names are trusted; a page refreshes them in the background before that, "
+        "and while Marketing Cloud cannot be reached the old names stay",
+    ),
+    Setting(
+        "LIST_NAMES_WAIT_SECONDS",
+        _positive_float,
+        0.3,
+        "Longest a page waits for a unit's first List Retrieve; past it the page shows no name",
+    ),
+    Setting(
+        "LIST_NAMES_RETRY_SECONDS",
+        _positive_float,
+        10.0,
+        "Pause after a failed List Retrieve before the unit is read again; doubles per failure up to the TTL",
+    ),
+    Setting("LIST_NAMES_MAX_UNITS", _positive_int, 100, "Business units whose lists a process keeps"),
     # Operations
     Setting(
         "TRUSTED_PROXIES",

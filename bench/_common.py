@@ -119,6 +119,7 @@ class Subscription:
 
 BENCH_MID = 7000001
 BENCH_LIST_ID = "8000001"
+BENCH_LIST_NAME = "Bench Newsletter"  # what the landing page names (the list directory)
 BENCH_ALL_SUBSCRIBERS_LIST_ID = "8000000"
 
 
@@ -164,7 +165,7 @@ def write_emulator_data(path: Path, subscriptions: list[Subscription]) -> Path:
             },
             {
                 "id": int(BENCH_LIST_ID),
-                "name": "Bench Newsletter",
+                "name": BENCH_LIST_NAME,
                 "type": "publication",
                 "mid": BENCH_MID,
                 "members": {sub.subscriber_id: "Active" for sub in subscriptions},
@@ -192,6 +193,11 @@ def write_emulator_data(path: Path, subscriptions: list[Subscription]) -> Path:
     }
     path.write_text(json.dumps(data))
     return path
+
+
+def emulator_list_retrieves(emulator: Emulator) -> int:
+    """List Retrieves the emulator has answered so far (its per-call counters in ``/_emulator/state``)."""
+    return int(emulator.state()["stats"]["retrieve"].get("List", 0))
 
 
 def mint_token(sub: Subscription, key: str = SIGNING_KEY, locale: str = "en") -> str:

@@ -31,7 +31,7 @@ from .models import ExecuteResult, LogUnsubEvent, OutcomeKind, SoapFault, with_r
 from .object_calls import ObjectCalls
 from .response import fault_error, is_token_fault, parse_response
 from .schema import check_envelope
-from .transport import DEADLINE_FACTOR, HttpReply, Transport
+from .transport import HttpReply, Transport
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -211,17 +211,17 @@ class SfmcClient(ObjectCalls):
         """One call of any action (Execute, Retrieve, Update): ``build`` the envelope for a token, POST it,
         ``read`` the answer; one token refresh and retry on ``Token Expired``/``Login failed``, faults raised.
 
-        ``deadline`` (``time.monotonic``), when given, bounds both attempts: each gets the timeout that lets
-        its whole answer (``DEADLINE_FACTOR`` x its timeout) arrive before it, and none starts after it.
+        ``deadline`` (``time.monotonic``), when given, bounds both attempts: none starts after it, each
+        waits at most until it (its timeout cut to what is left, its whole answer due by then).
         """
         token = self.tokens.current()
         default = self.transport.timeout
-        answer = self._call(token, action, build, read, _within(timeout, deadline, default))
+        answer = self._call(token, action, build, read, _within(timeout, deadline, default), deadline)
         if isinstance(answer, SoapFault) and is_token_fault(answer):
             # Refused before any work was done: one fresh token, one retry, no more.
             logger.warning("sfmc refused the token (%s): refreshing once and retrying", answer.faultstring)
             token = self.tokens.renew(token)
-            answer = self._call(token, action, build, read, _within(timeout, deadline, default))
+            answer = self._call(token, action, build, read, _within(timeout, deadline, default), deadline)
         if isinstance(answer, SoapFault):
             error = fault_error(answer)
             if isinstance(error, SfmcAuthError):
@@ -236,13 +236,15 @@ class SfmcClient(ObjectCalls):
         build: Callable[[str], etree._Element],
         read: Callable[[HttpReply], T | SoapFault],
         timeout: float | None,
+        deadline: float | None = None,
     ) -> T | SoapFault:
         tree = build(token.value)
         check_envelope(tree)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("sfmc envelope: %s", envelopes.redacted(tree).decode())
         body = envelopes.serialise(tree)
-        reply = self.transport.post_soap(self._soap_url(token), body, timeout=timeout, action=action)
+        url = self._soap_url(token)
+        reply = self.transport.post_soap(url, body, timeout=timeout, action=action, deadline=deadline)
         return read(reply)
 
     def _soap_url(self, token: AccessToken) -> str:
@@ -285,10 +287,10 @@ def _read_execute(reply: HttpReply, *, expected: int) -> ExecuteResult | SoapFau
 
 
 def _within(timeout: float | None, deadline: float | None, default: float) -> float | None:
-    """The timeout of one attempt: ``timeout``, cut so that its whole answer arrives before ``deadline``."""
+    """The timeout of one attempt: ``timeout`` (or the default), cut to what is left before ``deadline``."""
     if deadline is None:
         return timeout
-    left = (deadline - time.monotonic()) / DEADLINE_FACTOR
+    left = deadline - time.monotonic()
     if left <= 0.01:
         raise SfmcTransientError("the call's deadline passed before it could be sent", maybe_sent=False)
     return min(default if timeout is None else timeout, left)

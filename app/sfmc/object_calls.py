@@ -57,9 +57,9 @@ class ObjectCalls:
     ) -> RetrieveResult:
         """Every object ``query`` finds, following ``MoreDataAvailable`` with ``ContinueRequest`` to the end.
 
-        ``timeout`` (default SFMC_TIMEOUT) is each HTTP call's connect/read timeout, as for Execute, and
-        the **whole** Retrieve (every page, the retry after a token refresh; not a token request itself)
-        ends within ``DEADLINE_FACTOR`` x ``timeout``, what one Execute call may take. Raises
+        ``timeout`` is the total deadline: the **whole** Retrieve (every page, the retry after a token
+        refresh; not a token request itself) ends within it; each HTTP call waits SFMC_TIMEOUT at most, cut
+        to what is left. Default: ``DEADLINE_FACTOR`` x SFMC_TIMEOUT, what one Execute call may take. Raises
         ``SfmcRetrieveError`` (``Error: …``, or more than ``max_pages`` pages), ``SfmcTransientError``,
         ``SfmcAuthError``, ``SfmcProtocolError``, ``SfmcRequestError``. A Retrieve changes nothing: any
         failure may be retried by the caller.
@@ -85,8 +85,8 @@ class ObjectCalls:
     def _retrieve_pages(
         self, query: RetrieveQuery, *, timeout: float | None, max_pages: int, started: float
     ) -> RetrieveResult:
-        seconds = self.transport.timeout if timeout is None else timeout
-        deadline = started + seconds * DEADLINE_FACTOR
+        seconds = self.transport.timeout * DEADLINE_FACTOR if timeout is None else timeout
+        deadline = started + seconds
         read = _read_retrieve
         objects: list[RetrievedObject] = []
         request_ids: list[str | None] = []
@@ -94,7 +94,7 @@ class ObjectCalls:
         for _ in range(max_pages):
             if time.monotonic() >= deadline:
                 raise SfmcTransientError(
-                    f"Retrieve {query.object_type} not finished within {seconds * DEADLINE_FACTOR:g} s "
+                    f"Retrieve {query.object_type} not finished within {seconds:g} s "
                     f"({len(request_ids)} page(s) read)",
                     maybe_sent=False,
                 )
@@ -102,7 +102,7 @@ class ObjectCalls:
                 "Retrieve",
                 functools.partial(builders.retrieve_envelope, query=query, continue_request=continue_request),
                 read,
-                timeout=seconds,
+                timeout=None,
                 deadline=deadline,
             )
             objects.extend(page.objects)
@@ -142,7 +142,8 @@ class ObjectCalls:
         self, subscriber_key: str, mid: int | None = None, *, timeout: float | None = None
     ) -> list[ListMembership]:
         """The person's status on each list of the unit (``ListSubscriber``; groups included, as Marketing
-        Cloud returns them). A row of another SubscriberKey is never returned, whatever came back."""
+        Cloud returns them). A row of another SubscriberKey is never returned, whatever came back.
+        ``timeout``: the whole call's deadline, as for ``retrieve``."""
         query = RetrieveQuery("ListSubscriber", MEMBERSHIP_PROPERTIES, _by_key(subscriber_key), mid=mid)
         memberships = []
         for item in self.retrieve(query, timeout=timeout).objects:
@@ -206,7 +207,8 @@ class ObjectCalls:
         as for Execute. A change that cannot be sent as it is (no SubscriberKey, a MID or list ID that is
         not a number, a status other than Active/Unsubscribed) is answered REJECTED ``not sent: …`` and the
         others still go. Failures as Execute: a ``SfmcTransientError`` with ``maybe_sent=True`` may have
-        changed the statuses (sending it again sets the same statuses: harmless).
+        changed the statuses (sending it again sets the same statuses: harmless). ``timeout`` is Execute's:
+        the HTTP call's connect/read timeout, its whole answer due within ``DEADLINE_FACTOR`` x it.
         """
         changes = list(changes)
         builders.check_update_size(changes)

@@ -1,10 +1,11 @@
-"""HTTP to Marketing Cloud: one pooled ``requests.Session``, timeouts on every call, typed failures.
+"""HTTP to Marketing Cloud: pooled ``requests.Session``s, timeouts on every call, typed failures.
 
 Every call also has a **total deadline**, ``DEADLINE_FACTOR`` x the timeout: ``(connect, read)`` timeouts
 apply to each socket read, so a server dripping a byte at a time would otherwise hold a call for as long as
 it likes, past the journal's lease (and a second worker would then send the same batch). The answer's
-status line, headers and body are all read through ``_DeadlineReader``, which waits for each read no longer
-than what is left of the deadline: no thread, no timer, nothing to cancel.
+status line, headers and body are all read through ``deadline.py``'s reader, which waits for each read no
+longer than what is left of the deadline: no thread, no timer, nothing to cancel. A caller may bring the
+deadline forward (a paged Retrieve's own deadline); such a call connects once, without connect retries.
 
 Retry policy (urllib3 ``Retry``, bounded): only failures *before the request was sent* are retried —
 a refused or timed-out connect, DNS — because then Marketing Cloud cannot have seen the request. A read
@@ -14,23 +15,17 @@ and is never retried here: a blind retry of the POST could log the event twice, 
 
 from __future__ import annotations
 
-import http.client
-import io
 import json
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from .deadline import Deadline, DeadlineAdapter, current
 from .errors import SfmcProtocolError, SfmcTransientError
 from .response import MAX_RESPONSE_BYTES
 
@@ -79,36 +74,28 @@ class Transport:
     ) -> None:
         self.timeout = timeout
         self.max_body_bytes = max_body_bytes
-        retry = Retry(
-            total=connect_retries,
-            connect=connect_retries,
-            read=0,  # a failure while reading the answer happens after sending: never retried
-            status=0,
-            other=0,
-            redirect=0,
-            # Read errors and statuses are retried only for these methods, never for POST (all we send).
-            # (An empty set would mean "every method" to urllib3.)
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            backoff_factor=0.2,
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
-        adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        self.session = _session(pool_size, connect_retries)
+        # A call with a deadline of its own (a paged Retrieve) connects once: retried connects, each
+        # waiting up to the timeout, would hold it past its deadline (a host that drops packets).
+        self._once = _session(pool_size, 0)
         # requests reads proxies and CA bundles from the environment on every call, scanning all of
         # os.environ twice (docs/benchmarks.md); read once per URL instead, with the same result.
         self._environment: dict[str, dict[str, Any]] = {}
-        self.session.trust_env = False
 
     def post_soap(
-        self, url: str, envelope: bytes, *, timeout: float | None = None, action: str = "Execute"
+        self,
+        url: str,
+        envelope: bytes,
+        *,
+        timeout: float | None = None,
+        action: str = "Execute",
+        deadline: float | None = None,
     ) -> HttpReply:
         """POST an envelope with the SOAP 1.1 headers Marketing Cloud routes on (``SOAPAction: <action>``,
-        one of ``ACTION_HEADERS``)."""
-        return self._post(url, data=envelope, headers=ACTION_HEADERS[action], timeout=timeout)
+        one of ``ACTION_HEADERS``). ``deadline`` (``time.monotonic``) brings the call's total deadline
+        forward when it comes before ``DEADLINE_FACTOR`` x the timeout (a paged Retrieve's one deadline)."""
+        headers = ACTION_HEADERS[action]
+        return self._post(url, data=envelope, headers=headers, timeout=timeout, deadline=deadline)
 
     def post_json(self, url: str, payload: dict[str, Any], *, timeout: float | None = None) -> HttpReply:
         """POST a JSON document (the OAuth token request), under the same timeouts and deadline."""
@@ -122,13 +109,25 @@ class Transport:
     def close(self) -> None:
         """Close pooled connections, so that a client dropped by a test or at exit leaves no socket open."""
         self.session.close()
+        self._once.close()
 
-    def _post(self, url: str, *, data: bytes, headers: dict[str, str], timeout: float | None) -> HttpReply:
+    def _post(
+        self,
+        url: str,
+        *,
+        data: bytes,
+        headers: dict[str, str],
+        timeout: float | None,
+        deadline: float | None = None,
+    ) -> HttpReply:
         seconds = self.timeout if timeout is None else timeout
         started = time.monotonic()
-        deadline = _current.deadline = _Deadline(started + seconds * DEADLINE_FACTOR)
+        at = started + seconds * DEADLINE_FACTOR
+        at = at if deadline is None else min(at, deadline)
+        call_deadline = current.deadline = Deadline(at, started=started)
+        session = self.session if deadline is None else self._once
         try:
-            response = self.session.post(
+            response = session.post(
                 url,
                 data=data,
                 headers=headers,
@@ -146,9 +145,9 @@ class Transport:
                 seconds=time.monotonic() - started,
             )
         except requests.RequestException as exc:
-            raise _transient_error(exc, urlsplit(url).netloc or url, seconds, deadline) from exc
+            raise _transient_error(exc, urlsplit(url).netloc or url, seconds, call_deadline) from exc
         finally:
-            _current.deadline = None
+            current.deadline = None
 
     def _environment_settings(self, url: str) -> dict[str, Any]:
         """Proxies, ``verify`` and ``cert`` as requests would take them from the environment for ``url``."""
@@ -175,12 +174,12 @@ class Transport:
 
 
 def _transient_error(
-    exc: requests.RequestException, host: str, seconds: float, deadline: _Deadline
+    exc: requests.RequestException, host: str, seconds: float, deadline: Deadline
 ) -> SfmcTransientError:
     """What a failed call means for the journal: above all, whether Marketing Cloud may have seen it."""
     if deadline.passed:
         return SfmcTransientError(
-            f"no complete answer from {host} within {seconds * DEADLINE_FACTOR:g} s", maybe_sent=True
+            f"no complete answer from {host} within {deadline.at - deadline.started:.2g} s", maybe_sent=True
         )
     if isinstance(exc, requests.ConnectTimeout):
         return SfmcTransientError(f"connect to {host} timed out", maybe_sent=False)
@@ -198,106 +197,26 @@ def _transient_error(
     return SfmcTransientError(f"HTTP error talking to {host}: {exc}", maybe_sent=True)
 
 
-@dataclass
-class _Deadline:
-    """When the running call must have its whole answer (``time.monotonic``), and whether a read hit it."""
-
-    at: float
-    passed: bool = False
-
-
-_current = threading.local()  # the deadline of the call running in this thread, for _DeadlineResponse
-
-
-class _DeadlineReader(io.RawIOBase):
-    """A socket's bytes, each read waiting no longer than what is left of the call's deadline.
-
-    http.client reads the status line, the headers and the body through its response's ``fp``; with this
-    under it, a drip ends at the deadline, in whichever phase, and the read raises (a cut-off answer never
-    looks like a complete one, with or without a length). The socket keeps its read timeout until less than
-    that is left, so a normal call changes nothing. Reads go through http.client's own ``SocketIO``, which
-    keeps the socket open while the body is read after the connection was told to close.
-    """
-
-    def __init__(self, raw: Any, sock: socket.socket, deadline: _Deadline) -> None:
-        self._raw = raw
-        self._sock = sock
-        self._deadline = deadline
-        self._read_timeout = sock.gettimeout()
-
-    def readable(self) -> bool:
-        """Yes: ``io.BufferedReader`` asks before it reads through this."""
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        """One socket read into ``buffer``, given up (``TimeoutError``) when the deadline passes first."""
-        left = self._deadline.at - time.monotonic()
-        capped = self._read_timeout is None or left < self._read_timeout
-        if left <= 0:
-            self._deadline.passed = True
-            raise TimeoutError("the call's deadline passed")
-        if capped:
-            self._sock.settimeout(left)
-        try:
-            return self._raw.readinto(buffer)
-        except TimeoutError:
-            self._deadline.passed = capped  # waited for what was left of the deadline, not the read timeout
-            raise
-
-    def close(self) -> None:
-        """Close http.client's reader too: that lets a socket told to close really close."""
-        self._raw.close()
-        super().close()
-
-
-class _DeadlineResponse(http.client.HTTPResponse):
-    """http.client's response, reading through ``_DeadlineReader`` when a call of ours is running."""
-
-    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(sock, *args, **kwargs)
-        deadline = getattr(_current, "deadline", None)
-        if deadline is not None:  # nothing was read yet: the buffer http.client made is empty
-            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
-
-
-class _HTTPConnection(HTTPConnection):
-    """urllib3's connection with the deadline-aware response (``response_class`` is http.client's hook)."""
-
-    response_class = _DeadlineResponse
-
-
-class _HTTPSConnection(HTTPSConnection):
-    """The same for TLS (also read through the reader: ``recv_into`` of the TLS socket)."""
-
-    response_class = _DeadlineResponse
-
-
-class _HTTPPool(HTTPConnectionPool):
-    """A pool of ``_HTTPConnection`` (``ConnectionCls`` is urllib3's documented hook)."""
-
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    """A pool of ``_HTTPSConnection``."""
-
-    ConnectionCls = _HTTPSConnection
-
-
-_DEADLINE_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """``HTTPAdapter`` whose pools (direct and through an HTTP proxy) make deadline-aware connections."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        """The direct pools: our pool classes, so every connection reads under the call's deadline."""
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        """The pools behind an HTTP(S) proxy: the same, since a proxy can drip an answer as well."""
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS pools are urllib3's own classes: left as they are
-            manager.pool_classes_by_scheme = _DEADLINE_POOLS
-        return manager
+def _session(pool_size: int, connect_retries: int) -> requests.Session:
+    """A session whose connections read under the call's deadline, retrying only failed connects."""
+    retry = Retry(
+        total=connect_retries,
+        connect=connect_retries,
+        read=0,  # a failure while reading the answer happens after sending: never retried
+        status=0,
+        other=0,
+        redirect=0,
+        # Read errors and statuses are retried only for these methods, never for POST (all we send).
+        # (An empty set would mean "every method" to urllib3.)
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        backoff_factor=0.2,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.trust_env = False  # the environment is read once per URL (``_environment_settings``)
+    return session

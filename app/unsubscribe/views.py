@@ -23,6 +23,7 @@ from app.links import LinkClaims, TokenError, verify_with_app_keys
 from app.preferences import landing as preferences_landing
 
 from ..ops.errors import service_unavailable
+from ..preferences.directory import get_directory
 from ..privacy import masked_address
 from .branding import BRANDS_KEY, current_brand
 from .forms import UnsubscribeForm
@@ -83,7 +84,8 @@ def brand_css() -> Response:
 
 @bp.get(FORM_PATH)
 def show() -> tuple[str, int] | str:
-    """The form. Reads the link and nothing else: no journal entry, no call to Marketing Cloud."""
+    """The form. Reads the link, and the list's name from the list directory: no journal entry, and no
+    call to Marketing Cloud but the directory's one List Retrieve per business unit (bounded, cached)."""
     token = request.args.get("t", "")
     claims = _claims_or_none(token)
     if claims is None:
@@ -219,6 +221,7 @@ def _person_values(token: str, claims: LinkClaims, offer_manage: bool = True) ->
         "masked_email": masked_address(claims.recipient.email)
         or masked_address(claims.recipient.subscriber_key),
         "list_id": claims.recipient.list_id,
+        "list_name": _list_name(claims.recipient) if claims.has_job_context else None,
         "action": _action_url(token),
         "request_id": g.get("request_id"),
         "manage_url": preferences_landing.form_values(token, claims)["manage_url"] if offer_manage else None,
@@ -277,3 +280,11 @@ def _fresh_form_page(token: str, claims: LinkClaims, offer_manage: bool = True) 
         tuple(sorted(shape_values.items())),
     )
     return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)
+
+
+def _list_name(recipient: Recipient) -> str | None:
+    """The name of the email's list in its business unit, or None (no list, not known yet, Marketing Cloud
+    unreachable): the pages then keep their generic wording and never show a bare list ID."""
+    if not recipient.list_id:
+        return None
+    return get_directory().list_name(recipient.mid, recipient.list_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,37 @@ def template_dir(tmp_path: Path, files: dict[str, str], name: str = "templates")
     for file_name, text in files.items():
         (folder / file_name).write_text(text, encoding="utf-8")
     return folder
+
+
+def soap_calls_of(state: dict[str, Any]) -> dict[str, int]:
+    """The SOAP calls the emulator answered, by kind ("Execute", "Update", "Retrieve List",
+    "Retrieve ListSubscriber", …), from ``/_emulator/state``'s counters; kinds never called are left out."""
+    stats = state["stats"]
+    calls = {f"Retrieve {kind}": count for kind, count in stats["retrieve"].items()}
+    calls.update({"Execute": stats["execute"], "Update": stats["update"]})
+    return {kind: count for kind, count in calls.items() if count}
+
+
+#: The emulator's demo lists a landing page may name (emulator/data/demo.json), and their IDs.
+DEMO_LIST_NAMES = ("Newsletter", "Product news", "Weekly offers", "Brand newsletter", "Brand events")
+DEMO_LIST_IDS = ("17914", "17920", "17930", "27914", "27920")
+
+
+def main_of(html: str) -> str:
+    """The page's ``<main>``: what it says, without the title and footer (which hold the brand's name)."""
+    return html.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def names_the_list(html: str, name: str) -> bool:
+    """True when the page prints ``name`` as a name, in the quotes of its language (“…”, „…“, « … »)."""
+    return bool(re.search(rf"[“„«][\u00a0\u202f]?{re.escape(name)}[\u00a0\u202f]?[”“»]", main_of(html)))
+
+
+def names_no_list(html: str) -> bool:
+    """True when the page offers "this list" without naming one or showing a bare list ID."""
+    main = main_of(html)
+    return (
+        'value="list"' in main
+        and not any(names_the_list(html, name) for name in DEMO_LIST_NAMES)
+        and not any(list_id in main for list_id in DEMO_LIST_IDS)
+    )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flow_helpers import NEWSLETTER, journal_entries, link
+from flow_helpers import NEWSLETTER, journal_entries, link, names_the_list, soap_calls_of
 
 
 def _radios(html: str, name: str) -> list[str]:
@@ -24,9 +24,10 @@ def test_get_shows_masked_email_list_and_the_form_and_changes_nothing(
     assert response.status_code == 200
     assert "d•••@example.com" in html
     assert "demo001@example.com" not in html and "demo-001" not in html
+    assert names_the_list(html, "Newsletter")
     assert "17914" not in html  # never a bare list ID: the list's name, or "this list" (docs/pages.md)
     assert _radios(html, "scope") == ["list", "all"]
-    assert "Only this list" in html and "All marketing email" in html
+    assert "Only the list “Newsletter”" in html and "All marketing email" in html
     assert _radios(html, "reason") == ["too_many", "not_relevant", "never_signed_up", "other"]
     # The button comes right after the choice of what to stop; the optional reason follows it, in the same
     # form, with a second button that sends the same form.
@@ -36,8 +37,9 @@ def test_get_shows_masked_email_list_and_the_form_and_changes_nothing(
     assert journal_entries(app) == []
     after = emulator.state()
     assert after["events"] == []
-    assert after["stats"]["soap_calls"] == before["soap_calls"]
-    assert after["stats"]["token_requests"] == before["token_requests"]
+    assert soap_calls_of(after) == {"Retrieve List": 1}  # the list's name; nothing about the person
+    assert after["stats"]["soap_calls"] == before["soap_calls"] + 1
+    assert after["stats"]["token_requests"] == before["token_requests"] + 1
 
 
 def test_list_scope_is_preselected_when_the_link_has_a_job(client: FlaskClient) -> None:

@@ -135,8 +135,11 @@ def test_metrics_count_a_flow(make_app, emulator) -> None:
     assert moved(requests, route="unsubscribe.show", method="GET", status="200") == 1
     assert moved(requests, route="unsubscribe.submit", method="POST", status="200") == 1
     assert moved("profile_center_http_request_duration_seconds_count", route="unsubscribe.submit") == 1
-    assert moved("profile_center_sfmc_calls_total", outcome="ok") == 1
-    assert moved("profile_center_sfmc_call_duration_seconds_count") == 1
+    assert moved("profile_center_sfmc_calls_total", outcome="ok") == 1  # the unsubscribe's Execute
+    assert (
+        moved("profile_center_sfmc_calls_total", outcome="retrieve_ok") == 1
+    )  # the landing page's list name
+    assert moved("profile_center_sfmc_call_duration_seconds_count") == 2
     assert moved("profile_center_sfmc_token_refreshes_total") >= 1
     assert value(after, "profile_center_journal_entries", state="delivered") == 1
     assert value(after, "profile_center_journal_entries", state="pending") == 0

@@ -145,3 +145,50 @@ def test_the_calls_deadline_holds_over_tls(emulator: EmulatorServer, tls_drip: s
     assert caught.value.maybe_sent is True
     assert time.monotonic() - started < 2.0
     sfmc.close()
+
+
+def test_a_dripping_retrieve_is_cut_off_at_its_own_timeout(emulator: EmulatorServer) -> None:
+    """A Retrieve's ``timeout`` is its total deadline: a drip (each byte in time, SFMC_TIMEOUT 2 s) ends
+    when the Retrieve's 0.6 s are up, not at 2 x the read timeout."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/Service.asmx"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url, SFMC_TIMEOUT=2.0))
+        sfmc.tokens.current()
+        started = time.monotonic()
+        with pytest.raises(SfmcTransientError, match=r"no complete answer .* within 0\.6 s"):
+            sfmc.retrieve_lists(timeout=0.6)
+        elapsed = time.monotonic() - started
+        assert 0.55 <= elapsed < 1.0, elapsed
+        sfmc.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_retrieve_to_a_host_that_never_accepts_ends_at_its_timeout(emulator: EmulatorServer) -> None:
+    """A host that drops connection attempts (a listening socket whose backlog is full): a Retrieve with a
+    0.5 s budget connects once and gives up then, where Execute's three connect attempts would take 3 x."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=1)  # fills the backlog: others hang
+    try:
+        url = f"http://127.0.0.1:{port}/Service.asmx"
+        sfmc = SfmcClient.from_config(client_config(emulator, SFMC_SOAP_URL=url, SFMC_TIMEOUT=2.0))
+        sfmc.tokens.current()
+        started = time.monotonic()
+        with pytest.raises(SfmcTransientError) as caught:
+            sfmc.retrieve_lists(timeout=0.5)
+        elapsed = time.monotonic() - started
+        assert caught.value.maybe_sent is False
+        assert 0.45 <= elapsed < 0.9, elapsed
+        sfmc.close()
+    finally:
+        filler.close()
+        listener.close()
