@@ -92,8 +92,9 @@ def _allowed_image(url: str) -> bool:
 
 
 def _page_findings(values: Mapping[str, Any], environment: Environment | None) -> Iterator[Finding]:
-    from app.journal.models import REASON_LABELS
+    from app.unsubscribe import content
     from app.unsubscribe.i18n import SUPPORTED_LOCALES, match_locale
+    from app.unsubscribe.reasons import ReasonCatalog
 
     locale = values.get("DEFAULT_LOCALE")
     if isinstance(locale, str) and match_locale(locale) is None:
@@ -102,17 +103,22 @@ def _page_findings(values: Mapping[str, Any], environment: Environment | None) -
             f"is {locale!r}, not a language of the pages ({', '.join(SUPPORTED_LOCALES)}); "
             "English would be used",
         )
-    reasons = values.get("UNSUB_REASONS")
-    unknown = [code for code in reasons or () if code not in REASON_LABELS]
+    folder = values.get("TEMPLATE_DIR")
+    own = content.read(folder) if isinstance(folder, str) and Path(folder).is_dir() else content.Content()
+    known = ReasonCatalog.with_content(own.reasons).reasons
+    unknown = [code for code in values.get("UNSUB_REASONS") or () if code not in known]
     if unknown:
         yield Finding(
             "UNSUB_REASONS",
-            f"names reason codes the pages do not have: {', '.join(unknown)} "
-            f"(known: {', '.join(REASON_LABELS)}); they would not be offered",
+            f"names reason codes the pages do not have: {', '.join(unknown)} (known: {', '.join(known)}; "
+            f"your own go in {content.CONTENT_FILE}); they would not be offered",
         )
-    folder = values.get("TEMPLATE_DIR")
     if isinstance(folder, str):
         yield from _template_findings(Path(folder), environment or page_environment(values))
+        if Path(folder).is_dir():
+            # The content file's own check (app/unsubscribe/content.py), every problem of it at once.
+            for problem in content.problems(folder):
+                yield Finding("TEMPLATE_DIR", f"{content.CONTENT_FILE}: {problem}")
 
 
 def _template_findings(folder: Path, environment: Environment) -> Iterator[Finding]:

@@ -16,8 +16,10 @@ import tempfile
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from app.unsubscribe.i18n import SUPPORTED_LOCALES
+from config import UNIT_BRANDS_KEY
 
 from .output import AssetCopier, Written, chromium, screenshots, write_index
 from .registry import PageState, registered_states
@@ -77,6 +79,8 @@ def preview_command(
     if mid is not None and not mid.isdigit():
         raise click.UsageError("--mid must be a business unit's MID (digits)")
     local = _local_copies(local_copies)
+    if mid is not None and str(int(mid)) not in (current_app.config.get(UNIT_BRANDS_KEY) or {}):
+        click.echo(f"no BRAND_{int(mid)}_* settings: the pages show the global brand", err=True)
     states = [state for state in states if not names or state.name in names]
     languages = list(langs or SUPPORTED_LOCALES)
     written: list[Written] = []

@@ -61,13 +61,14 @@ def colour_problem(configured: str | None) -> str | None:
     return None
 
 
-def primary_colour(configured: str | None) -> str:
-    """The configured brand colour if it is a hex colour with at least 4.5:1 against white, else ours."""
+def primary_colour(configured: str | None, setting: str = "BRAND_PRIMARY_COLOR") -> str:
+    """The configured brand colour if it is a hex colour with at least 4.5:1 against white, else ours
+    (``setting`` names where it came from in the warning)."""
     problem = colour_problem(configured)
     if configured and problem is None:
         return configured.strip().lower()
     if problem:
-        logger.warning("BRAND_PRIMARY_COLOR %s; using %s", problem, DEFAULT_PRIMARY)
+        logger.warning("%s %s; using %s", setting, problem, DEFAULT_PRIMARY)
     return DEFAULT_PRIMARY
 
 
@@ -110,11 +111,13 @@ class Brands:
         """Every brand of ``config``: the global one, and one per ``BRAND_<MID>_*`` unit."""
         units: dict[str, dict[str, Any]] = {}
         colours: dict[str, str] = {}
+        global_colour = primary_colour(config.get("BRAND_PRIMARY_COLOR"))
         for mid, overrides in (config.get(UNIT_BRANDS_KEY) or {}).items():
             merged = {**config, **overrides}
             units[mid] = brand_context(merged, mid)
-            colours[mid] = primary_colour(merged.get("BRAND_PRIMARY_COLOR"))
-        return cls(brand_context(config), primary_colour(config.get("BRAND_PRIMARY_COLOR")), units, colours)
+            own = overrides.get("BRAND_PRIMARY_COLOR")
+            colours[mid] = primary_colour(own, f"BRAND_{mid}_PRIMARY_COLOR") if own else global_colour
+        return cls(brand_context(config), global_colour, units, colours)
 
     def for_mid(self, mid: object) -> dict[str, Any]:
         """The brand of business unit ``mid``; the global brand for None or a unit without its own."""

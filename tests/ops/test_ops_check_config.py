@@ -167,3 +167,56 @@ def test_the_brands_of_the_business_units_are_shown_with_the_configuration(emula
         name.strip(): value for name, value in (line.split(" = ", 1) for line in done.stdout.splitlines())
     }
     assert shown[f"BRAND_{CHILD}_NAME"] == "Child Outdoor Co"
+
+
+OWN_REASON = (
+    '[reasons.prefer_sms]\nreport = "Prefers SMS"\nen = "I prefer text messages"\nde = "Lieber SMS"\n'
+)
+
+
+def test_own_reason_codes_from_the_content_file_are_known(emulator, tmp_path) -> None:
+    folder = _templates(tmp_path, {"content.toml": OWN_REASON})
+    env = app_environment(
+        emulator,
+        tmp_path,
+        TEMPLATE_DIR=folder,
+        UNSUB_REASONS="too_many,prefer_sms",
+        BRAND_CONTACT_URL="tel:+1",
+    )
+    done = flask_cli(env, "check-config")
+    assert done.returncode == 0, done.stderr
+    unknown = flask_cli({**env, "UNSUB_REASONS": "too_many,prefer_fax"}, "check-config")
+    assert unknown.returncode == 2
+    (problem,) = _problems(unknown.stderr)
+    assert problem.startswith("UNSUB_REASONS names reason codes the pages do not have: prefer_fax (known: ")
+    assert "prefer_sms" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[reasons.prefer_sms\nreport = 1", "not valid TOML"),
+        ('[colours]\nprimary = "#ffff00"\n', "unknown section [colours]"),
+        ('[reasons.prefer_sms]\nen = "I prefer text messages"\n', "prefer_sms"),
+    ],
+    ids=["syntax", "unknown-section", "own-reason-without-report"],
+)
+def test_every_problem_of_the_content_file_is_an_error(emulator, tmp_path, text, expected) -> None:
+    folder = _templates(tmp_path, {"content.toml": text})
+    done = flask_cli(app_environment(emulator, tmp_path, TEMPLATE_DIR=folder), "check-config")
+    assert done.returncode == 2, done.stderr
+    problems = [p for p in _problems(done.stderr) if p.startswith("TEMPLATE_DIR content.toml: ")]
+    assert problems and expected in problems[0], done.stderr
+
+
+def test_templates_are_compiled_even_when_the_app_cannot_start(emulator, tmp_path) -> None:
+    """Without SFMC_AUTH_URL no app is built; the templates are still compiled by the pages' own set-up."""
+    folder = _templates(tmp_path, {**GOOD_TEMPLATES, "unsubscribe/form.html": "{{ recorded_at | long_dat }}"})
+    env = app_environment(emulator, tmp_path, TEMPLATE_DIR=folder)
+    env.pop("SFMC_AUTH_URL")
+    done = flask_cli(env, "check-config")
+    assert done.returncode == 2
+    assert [problem.split(" (")[0] for problem in _problems(done.stderr)] == [
+        "SFMC_AUTH_URL is not set",
+        "TEMPLATE_DIR unsubscribe/form.html line 1 does not compile: No filter named 'long_dat'.",
+    ]

@@ -120,6 +120,12 @@ def test_a_business_units_brand_is_previewed_with_its_own_colour_and_stylesheet(
     assert MARKERS["unsubscribed-list"][0] in (out / "de" / "unsubscribed-list.html").read_text("utf-8")
     assert MARKERS["not-found"][0] in (out / "de" / "not-found.html").read_text("utf-8")
     assert "Child Outdoor Co" not in (out / "de" / "error-404.html").read_text(encoding="utf-8")
+    assert "no BRAND_" not in done.stderr
+    unbranded = flask_cli(
+        env, "preview", "--out", str(out), "--mid", "7000123", "--state", "index", "--no-screenshots"
+    )
+    assert unbranded.returncode == 0
+    assert "no BRAND_7000123_* settings: the pages show the global brand" in unbranded.stderr
 
 
 def test_screenshots_of_each_page_at_375_and_1280_px_where_chromium_is_installed(
