@@ -117,6 +117,45 @@ def _mid_list_pairs(value: str) -> tuple[str, ...] | None:
     return tuple(f"{mid}:{list_id}" for mid, list_id in pairs.items()) or None
 
 
+def _mid_list_choices(value: str) -> tuple[str, ...] | None:
+    """``MID:ListID,MID:ListID`` where a MID may repeat (its lists, in the order given), as ``MID:ListID``."""
+    chosen: list[str] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        mid_text, _, list_text = item.partition(":")
+        try:
+            pair = f"{_positive_int(mid_text)}:{_positive_int(list_text)}"
+        except ValueError:
+            raise ValueError(f"{item!r} is not MID:ListID (two positive numbers)") from None
+        if pair not in chosen:
+            chosen.append(pair)
+    return tuple(chosen) or None
+
+
+MASTER_UNSUBSCRIBE_BEHAVIORS = ("ENTIRE_ENTERPRISE", "BUSINESS_UNIT_ONLY")
+
+
+def _mid_behaviors(value: str) -> tuple[str, ...] | None:
+    """``MID:ENTIRE_ENTERPRISE,MID:BUSINESS_UNIT_ONLY`` (each MID once) as normalised texts."""
+    behaviors: dict[int, str] = {}
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        mid_text, _, behavior = item.partition(":")
+        behavior = behavior.strip().upper()
+        try:
+            mid = _positive_int(mid_text)
+        except ValueError:
+            mid = 0
+        if not mid or behavior not in MASTER_UNSUBSCRIBE_BEHAVIORS:
+            raise ValueError(f"{item!r} is not MID:ENTIRE_ENTERPRISE or MID:BUSINESS_UNIT_ONLY")
+        if mid in behaviors:
+            raise ValueError(f"MID {mid} is given twice")
+        behaviors[mid] = behavior
+    return tuple(f"{mid}:{behavior}" for mid, behavior in behaviors.items()) or None
+
+
 def _signing_keys(value: str) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in value.split(",") if key.strip())
     if not keys:
@@ -221,6 +260,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "All Subscribers ListID per business unit, MID:ListID comma-separated (e.g. "
         "510001000:1000,510001001:2000); a unit not listed gets no job context for 'all email'",
+    ),
+    Setting(
+        "SFMC_MASTER_UNSUBSCRIBE_BEHAVIOR",
+        _mid_behaviors,
+        None,
+        "What 'all email' covers per business unit when Marketing Cloud does not say (its BusinessUnit "
+        "Retrieve failed), MID:ENTIRE_ENTERPRISE or MID:BUSINESS_UNIT_ONLY comma-separated",
     ),
     # Journal and delivery
     Setting(
@@ -329,6 +375,37 @@ SETTINGS: tuple[Setting, ...] = (
         ("too_many", "not_relevant", "never_signed_up", "other"),
         "Reason codes offered on the form, in order (too_many, not_relevant, never_signed_up, "
         "no_longer_interested, other, or your own from TEMPLATE_DIR/content.toml)",
+    ),
+    Setting(
+        "PREFERENCE_LISTS",
+        _mid_list_choices,
+        None,
+        "Lists the manage-your-subscriptions page offers, MID:ListID comma-separated, a MID repeated for "
+        "each of its lists, in page order; a unit not named offers all its public publication lists",
+    ),
+    Setting(
+        "MANAGE_READ_TIMEOUT",
+        _positive_float,
+        1.5,
+        "Seconds the manage page may wait for Marketing Cloud's answers before it shows the plain form",
+    ),
+    Setting(
+        "MANAGE_READ_RATE",
+        _positive_float,
+        5.0,
+        "Manage pages per second each process reads from Marketing Cloud (beyond: the plain form)",
+    ),
+    Setting(
+        "MANAGE_READ_BURST",
+        _positive_int,
+        20,
+        "Manage pages a process may read from Marketing Cloud at once before MANAGE_READ_RATE applies",
+    ),
+    Setting(
+        "BUSINESS_UNIT_CACHE_SECONDS",
+        _positive_float,
+        3600.0,
+        "How long each process keeps a business unit's MasterUnsubscribeBehavior (a failed read: 60 s)",
     ),
     Setting("DEFAULT_LOCALE", _text, "en", "Language when neither the link nor the browser says"),
     # List names (app/preferences/directory.py)

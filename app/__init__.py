@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update({k: v for k, v in test_config.items() if k not in settings})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import journal, links, ops, preview, sfmc, speedups, unsubscribe
+    from . import journal, links, ops, preferences, preview, sfmc, speedups, unsubscribe
     from .ops.metrics import sfmc_observer
 
     ops.init_app(app)
@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     journal.init_app(app)
     links.init_app(app)
     unsubscribe.init_app(app)
+    preferences.init_app(app)
     preview.init_app(app)
     restrict_templates(app)
     speedups.install(app)

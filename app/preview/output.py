@@ -29,6 +29,9 @@ from .registry import PageState
 SIZES = ((375, 812), (1280, 900))
 _ASSET = re.compile(r"""(<(?:link|img|script)\b[^>]*?\s(?:href|src)=)(["'])(/(?!/)[^"']*)\2""", re.IGNORECASE)
 _ACTION = re.compile(r"""(<form\b[^>]*?\saction=)(["'])([^"']*)\2""", re.IGNORECASE)
+#: A link to a page of the app itself (the manage page, from the form and the result pages): it cannot open
+#: from disk, so it goes nowhere, as forms do.
+_APP_LINK = re.compile(r"""(<a\b[^>]*?\shref=)(["'])(/(?!/)[^"']*)\2""", re.IGNORECASE)
 
 
 @dataclass
@@ -83,7 +86,8 @@ class AssetCopier:
         return self.saved[url]
 
     def rewrite(self, page: str, depth: int) -> str:
-        """``page`` with its app asset URLs pointing into assets/ (``depth`` folders up) and forms to #."""
+        """``page`` with its app asset URLs pointing into assets/ (``depth`` folders up), forms and links to
+        the app's own pages to #."""
         up = "../" * depth
 
         def asset(match: re.Match[str]) -> str:
@@ -93,6 +97,7 @@ class AssetCopier:
         page = _ASSET.sub(asset, page)
         for url, name in self.local.items():
             page = re.sub(rf"""((?:href|src)=)(["']){re.escape(url)}\2""", rf"\1\2{up}assets/{name}\2", page)
+        page = _APP_LINK.sub(lambda m: f"{m[1]}{m[2]}#{m[2]}", page)
         return _ACTION.sub(lambda m: f"{m[1]}{m[2]}#{m[2]}", page)
 
 

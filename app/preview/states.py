@@ -127,3 +127,7 @@ def _error_500(page: PreviewPage) -> TestResponse:
 @page_state("error-503", "503 Please try again (the journal cannot be written)", group=ERRORS, status=503)
 def _error_503(page: PreviewPage) -> TestResponse:
     return page.get(f"{PREVIEW_ERRORS}503")
+
+
+# The states of other pages, after the built-in ones (the index lists them in this order).
+from app.preferences import preview_states as _manage_page_states  # noqa: E402, F401

@@ -75,6 +75,13 @@ BUILT_IN: dict[str, str] = {
     "result.not_matched.text": N_("The details in this link do not match one of our subscriptions."),
     "invalid.heading": N_("This link is not valid"),
     "invalid.text": N_("We could not read this unsubscribe link. It may be incomplete, changed, or too old."),
+    # The manage-your-subscriptions page (app/preferences, templates/preferences/).
+    "manage.heading": N_("Your subscriptions"),
+    "manage.intro": N_(
+        "Tick the emails you want to receive from %(brand)s and untick those you want to stop, then save."
+    ),
+    "manage.button": N_("Save my choices"),
+    "manage.saved.heading": N_("Your choices are saved"),
 }
 
 #: key -> the placeholders its texts may use (every key may use none of them).

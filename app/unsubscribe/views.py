@@ -20,6 +20,7 @@ from app.journal import record_and_deliver
 from app.journal.models import JournalEntry, Scope, Source, State, UnsubscribeRequest
 from app.journal.values import JournalError
 from app.links import LinkClaims, TokenError, verify_with_app_keys
+from app.preferences import landing as preferences_landing
 
 from ..ops.errors import service_unavailable
 from ..preferences.directory import get_directory
@@ -36,6 +37,8 @@ bp = Blueprint("unsubscribe", __name__)
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
 WITHOUT_JOB_FIELD = "without_job"
+#: The landing form's path: the email's link, and where the form posts.
+FORM_PATH = "/unsubscribe"
 
 
 class Outcome(StrEnum):
@@ -79,7 +82,7 @@ def brand_css() -> Response:
     return response
 
 
-@bp.get("/unsubscribe")
+@bp.get(FORM_PATH)
 def show() -> tuple[str, int] | str:
     """The form. Reads the link, and the list's name from the list directory: no journal entry, and no
     call to Marketing Cloud but the directory's one List Retrieve per business unit (bounded, cached)."""
@@ -91,7 +94,7 @@ def show() -> tuple[str, int] | str:
     return _fresh_form_page(token, claims)
 
 
-@bp.post("/unsubscribe")
+@bp.post(FORM_PATH)
 def submit() -> Any:
     """The form's POST, or an RFC 8058 one-click POST from a mail client."""
     token = request.args.get("t", "")
@@ -129,6 +132,7 @@ def submit() -> Any:
         offer_all=outcome is Outcome.NOT_FOUND and entry.request.scope is Scope.LIST,
         action=_action_url(token),
         contact_url=current_brand()["contact_url"],
+        **preferences_landing.result_values(token, entry),
     )
 
 
@@ -203,14 +207,14 @@ def _reasons() -> tuple[str, ...]:
 
 def _action_url(token: str) -> str:
     """Where the form posts: the same link, keeping an explicit ``?lang=`` so the answer speaks it too."""
-    # The form and its POST share one URL (the link's path). A verified token is base64url and dots,
-    # which a query string carries as they are.
-    url = f"{request.script_root}{request.path}?t={token}"
+    # The form and its POST share one URL (also when the manage page shows this form as its fallback).
+    # A verified token is base64url and dots, which a query string carries as they are.
+    url = f"{request.script_root}{FORM_PATH}?t={token}"
     lang = request.args.get("lang")
     return f"{url}&{urlencode({'lang': lang})}" if lang else url
 
 
-def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
+def _person_values(token: str, claims: LinkClaims, offer_manage: bool = True) -> dict[str, object]:
     """What the form page shows of this person, link and request: everything else is the same for
     everybody, so these are the page cache's holes (the template prints them with ``hole()``)."""
     return {
@@ -220,29 +224,51 @@ def _person_values(token: str, claims: LinkClaims) -> dict[str, object]:
         "list_name": _list_name(claims.recipient) if claims.has_job_context else None,
         "action": _action_url(token),
         "request_id": g.get("request_id"),
+        "manage_url": preferences_landing.form_values(token, claims)["manage_url"] if offer_manage else None,
     }
 
 
-def _render_form(claims: LinkClaims, form: UnsubscribeForm, values: Mapping[str, object]) -> str:
+def _render_form(
+    claims: LinkClaims,
+    form: UnsubscribeForm,
+    values: Mapping[str, object],
+    shape_values: Mapping[str, object] | None = None,
+) -> str:
+    """The form page; ``shape_values`` are the values the same for everybody of a page-cache shape."""
+    if shape_values is None:
+        shape_values = preferences_landing.form_shape_values(claims)
     return render_template(
-        "unsubscribe/form.html", form=form, has_job_context=claims.has_job_context, **values
+        "unsubscribe/form.html",
+        form=form,
+        has_job_context=claims.has_job_context,
+        **shape_values,
+        **values,
     )
 
 
-def _fresh_form_page(token: str, claims: LinkClaims) -> str:
+def plain_form_page(token: str, claims: LinkClaims) -> str:
+    """The form as the landing page shows it, without its link to the manage page: what the manage page
+    answers when it cannot read the person's lists in its budget (the person can always unsubscribe)."""
+    return _fresh_form_page(token, claims, offer_manage=False)
+
+
+def _fresh_form_page(token: str, claims: LinkClaims, offer_manage: bool = True) -> str:
     """The form as a GET shows it, from the page cache (see page_cache.py) unless templates auto-reload.
 
     The shape's key holds everything else a template can see that differs between requests: the language,
     the choices the link offers, the URL root (``url_for`` writes the mount prefix and, with
-    ``_external``, the host) and the brand's business unit (None for the global brand).
+    ``_external``, the host), the brand's business unit (None for the global brand) and what "all email"
+    covers for the link's unit, as far as it is known without a call (``preferences.landing``).
     """
+
+    shape_values = preferences_landing.form_shape_values(claims)
 
     def render(values: Mapping[str, object]) -> str:
         return _render_form(
-            claims, UnsubscribeForm.for_link(None, claims.has_job_context, _reasons()), values
+            claims, UnsubscribeForm.for_link(None, claims.has_job_context, _reasons()), values, shape_values
         )
 
-    values = _person_values(token, claims)
+    values = _person_values(token, claims, offer_manage)
     if current_app.jinja_env.auto_reload:
         return render(values)
     shape = (
@@ -251,6 +277,7 @@ def _fresh_form_page(token: str, claims: LinkClaims) -> str:
         claims.has_job_context,
         request.url_root,
         current_brand()["mid"],
+        tuple(sorted(shape_values.items())),
     )
     return current_app.extensions[PAGE_CACHE_KEY].render(shape, values, render)
 

@@ -29,7 +29,8 @@ MARKERS = {
     "not-matched": ['class="result result-not_matched"'],
 }
 ENGLISH = {  # the texts of the states whose markup is the same as another's
-    "unsubscribed-list": "You will no longer receive emails from this list",
+    # "… from this list", or "… from the list “Newsletter”" once the list directory knows its name.
+    "unsubscribed-list": "You will no longer receive emails from",
     "unsubscribed-all": "You will no longer receive marketing email",
     "invalid-link": "This link is not valid",
     "error-400": "Bad request",
