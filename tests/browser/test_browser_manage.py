@@ -48,8 +48,14 @@ def _memberships(emulator: Any, subscriber_key: str) -> dict[str, str]:
 
 
 def _press(driver: webdriver.Chrome, button: str, answer: str = '[role="status"]') -> None:
-    """Press a button (CSS selector) and wait for the answer page."""
+    """Press a button (CSS selector) and wait for the answer page.
+
+    The page it leaves may have a ``[role=status]`` too (a result page's undo button), so first wait until
+    that page is gone: otherwise the wait ends at once and the next read finds a node of the old document.
+    """
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, button).click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
     WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
         expected_conditions.presence_of_element_located((By.CSS_SELECTOR, answer))
     )
