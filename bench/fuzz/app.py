@@ -22,6 +22,7 @@ import jwt
 
 from bench import _common as common
 from bench.fuzz.links import ODD_VALUES, mutate_token, odd_claims
+from bench.fuzz.manage import random_manage_request
 from bench.fuzz.tally import Tally
 
 _HEADERS: dict[str, list[str]] = {
@@ -95,7 +96,10 @@ _FORM_VALUES = [
 
 
 def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str, Any]:
-    """Arguments for the Flask test client's ``open``: method, path, query, body, headers."""
+    """Arguments for the Flask test client's ``open``: method, path, query, body, headers (a quarter of
+    them the manage page's, from ``manage``)."""
+    if rng.random() < 0.25:
+        return random_manage_request(rng, tokens, key)
     token = rng.choice(tokens)
     roll = rng.random()
     if roll < 0.35:
@@ -168,8 +172,11 @@ class AppUnderTest:
 
 
 @contextlib.contextmanager
-def app_under_test(subscriptions: int = 300) -> Iterator[AppUnderTest]:
-    """Start an emulator with ``subscriptions`` distinct people and build the app against it."""
+def app_under_test(
+    subscriptions: int = 300, settings: dict[str, str] | None = None
+) -> Iterator[AppUnderTest]:
+    """Start an emulator with ``subscriptions`` distinct people and build the app against it (its manage
+    page's read budget out of reach, so that the fuzzed GETs really read; ``settings`` override)."""
     from app import create_app
     from config import SETTINGS
 
@@ -187,6 +194,7 @@ def app_under_test(subscriptions: int = 300) -> Iterator[AppUnderTest]:
                 if key in {setting.name for setting in SETTINGS}
             }
             config.update({"PROPAGATE_EXCEPTIONS": True, "SFMC_TIMEOUT": "2", "LOG_LEVEL": "ERROR"})
+            config.update({"MANAGE_READ_RATE": "100000", "MANAGE_READ_BURST": "100000", **(settings or {})})
             app = create_app(config)
             yield AppUnderTest(app, emulator, [common.mint_token(p) for p in people], common.SIGNING_KEY)
         finally:
