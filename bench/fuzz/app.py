@@ -94,6 +94,9 @@ _FORM_VALUES = [
     "list\x00",
 ]
 
+#: ``?mid=`` values for /brand.css (a business unit's colour): digits of every script and length.
+_MIDS = ["510001000", "0", "-1", " 1 ", "²", "١٢٣", "９", "9" * 18, "9" * 5000, "1e3", "\x00", "<b>"]
+
 
 def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str, Any]:
     """Arguments for the Flask test client's ``open``: method, path, query, body, headers (a quarter of
@@ -112,6 +115,8 @@ def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str,
         query.append(("t", token))
     if rng.random() < 0.2:
         query.append((rng.choice(["t", "lang", "x"]), rng.choice(_FORM_VALUES[:12])))
+    if rng.random() < 0.1:
+        query.append(("mid", rng.choice(_MIDS)))
     method = rng.choices(
         ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"], [30, 50, 5, 5, 4, 3, 3]
     )[0]
@@ -124,8 +129,10 @@ def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str,
             "/",
             "/static/../config.py",
             "/healthz",
+            "/brand.css",
+            "/favicon.ico",
         ],
-        [80, 4, 2, 2, 4, 4, 4],
+        [80, 4, 2, 2, 4, 4, 4, 4, 2],
     )[0]
     headers = {name: rng.choice(values) for name, values in _HEADERS.items() if rng.random() < 0.15}
     arguments: dict[str, Any] = {

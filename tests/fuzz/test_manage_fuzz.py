@@ -131,3 +131,17 @@ def test_a_scanner_of_manage_links_is_bounded_by_the_read_budget(app_errors: fuz
 
     assert set(statuses) == {200}
     assert burst <= reads <= burst + int(elapsed * rate) + 1, (reads, elapsed)
+
+
+@given(mid=st.text(max_size=30) | st.text("0123456789²³¹١٢٣٩", min_size=1, max_size=6000))
+@BOUNDED
+def test_the_brand_stylesheet_answers_any_mid_with_a_stylesheet(
+    target: fuzz.AppUnderTest, app_errors: fuzz.ErrorLogCounter, mid: str
+) -> None:
+    """``/brand.css?mid=`` comes from the page's own link, but anyone can send any text: a colour, always."""
+    query = urlencode({"mid": mid}, encoding="utf-8", errors="surrogatepass")
+
+    response = target.app.test_client().get("/brand.css", query_string=query)
+
+    assert response.status_code == 200, mid
+    assert response.mimetype == "text/css" and "--" in response.get_data(as_text=True)
