@@ -76,7 +76,7 @@ def preview_command(
         raise click.UsageError(
             f"unknown state(s) {', '.join(unknown)}; known: {', '.join(s.name for s in states)}"
         )
-    if mid is not None and not mid.isdigit():
+    if mid is not None and not (mid.isascii() and mid.isdigit() and len(mid) <= 18):  # "²".isdigit()
         raise click.UsageError("--mid must be a business unit's MID (digits)")
     local = _local_copies(local_copies)
     if mid is not None and str(int(mid)) not in (current_app.config.get(UNIT_BRANDS_KEY) or {}):

@@ -131,7 +131,9 @@ class Brands:
 
 def _mid_key(mid: object) -> str | None:
     text = str(mid).strip() if mid is not None else ""
-    return str(int(text)) if text.isdigit() else None
+    # ASCII digits only, at most a bigint's 18: "²".isdigit() is True but int("²") fails, and a 5000-digit
+    # ?mid= (anyone can send one) would exceed int()'s digit limit; either was a 500.
+    return str(int(text)) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def current_brand() -> dict[str, Any]:

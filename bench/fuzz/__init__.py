@@ -10,9 +10,10 @@
    transport below it (endless bodies, a gzip bomb, header floods, a drip).
 2. The app (Flask test client, a real emulator over loopback, a real SQLite journal) gets random and
    mutated link tokens — including correctly signed tokens with claims of every odd type — random form
-   fields, methods, bodies and headers. Any 5xx or exception counts as a server error, and so does an
-   ERROR record from an ``app.*`` logger (an exception delivery swallowed); a GET, HEAD or OPTIONS must
-   never log an UnsubEvent nor add or change a journal row.
+   fields, methods, bodies and headers; a quarter of them the manage page's (``manage``: hostile lists
+   forms, signed shown states, "subscribe again" values, expired links). Any 5xx or exception counts as
+   a server error, and so does an ERROR record from an ``app.*`` logger (an exception delivery
+   swallowed); a GET, HEAD or OPTIONS must never log an UnsubEvent nor add or change a journal row.
 
 Prints the cases tried and the crash / server-error counts last; exits 1 on any.
 
@@ -41,6 +42,7 @@ from bench.fuzz.bodies import (
     random_response_case,
 )
 from bench.fuzz.links import ODD_VALUES, mutate_token, odd_claims
+from bench.fuzz.manage import LIST_IDS, random_manage_request, shown_state
 from bench.fuzz.parser import SECRET_MARKER, Canary, attack_environment, check_parse, fuzz_parser
 from bench.fuzz.tally import Tally
 from bench.fuzz.transport import HOSTILE_MODES, HostileServer, fuzz_transport, hostile_client
@@ -48,6 +50,7 @@ from bench.fuzz.transport import HOSTILE_MODES, HostileServer, fuzz_transport, h
 __all__ = [
     "HARMLESS_ATTACKS",
     "HOSTILE_MODES",
+    "LIST_IDS",
     "ODD_VALUES",
     "SECRET_MARKER",
     "SEED_BODIES",
@@ -73,6 +76,8 @@ __all__ = [
     "mutate_body",
     "mutate_token",
     "odd_claims",
+    "random_manage_request",
     "random_request",
     "random_response_case",
+    "shown_state",
 ]

@@ -22,6 +22,7 @@ import jwt
 
 from bench import _common as common
 from bench.fuzz.links import ODD_VALUES, mutate_token, odd_claims
+from bench.fuzz.manage import random_manage_request
 from bench.fuzz.tally import Tally
 
 _HEADERS: dict[str, list[str]] = {
@@ -93,9 +94,15 @@ _FORM_VALUES = [
     "list\x00",
 ]
 
+#: ``?mid=`` values for /brand.css (a business unit's colour): digits of every script and length.
+_MIDS = ["510001000", "0", "-1", " 1 ", "²", "١٢٣", "９", "9" * 18, "9" * 5000, "1e3", "\x00", "<b>"]
+
 
 def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str, Any]:
-    """Arguments for the Flask test client's ``open``: method, path, query, body, headers."""
+    """Arguments for the Flask test client's ``open``: method, path, query, body, headers (a quarter of
+    them the manage page's, from ``manage``)."""
+    if rng.random() < 0.25:
+        return random_manage_request(rng, tokens, key)
     token = rng.choice(tokens)
     roll = rng.random()
     if roll < 0.35:
@@ -108,6 +115,8 @@ def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str,
         query.append(("t", token))
     if rng.random() < 0.2:
         query.append((rng.choice(["t", "lang", "x"]), rng.choice(_FORM_VALUES[:12])))
+    if rng.random() < 0.1:
+        query.append(("mid", rng.choice(_MIDS)))
     method = rng.choices(
         ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"], [30, 50, 5, 5, 4, 3, 3]
     )[0]
@@ -120,8 +129,10 @@ def random_request(rng: random.Random, tokens: list[str], key: str) -> dict[str,
             "/",
             "/static/../config.py",
             "/healthz",
+            "/brand.css",
+            "/favicon.ico",
         ],
-        [80, 4, 2, 2, 4, 4, 4],
+        [80, 4, 2, 2, 4, 4, 4, 4, 2],
     )[0]
     headers = {name: rng.choice(values) for name, values in _HEADERS.items() if rng.random() < 0.15}
     arguments: dict[str, Any] = {
@@ -168,8 +179,11 @@ class AppUnderTest:
 
 
 @contextlib.contextmanager
-def app_under_test(subscriptions: int = 300) -> Iterator[AppUnderTest]:
-    """Start an emulator with ``subscriptions`` distinct people and build the app against it."""
+def app_under_test(
+    subscriptions: int = 300, settings: dict[str, str] | None = None
+) -> Iterator[AppUnderTest]:
+    """Start an emulator with ``subscriptions`` distinct people and build the app against it (its manage
+    page's read budget out of reach, so that the fuzzed GETs really read; ``settings`` override)."""
     from app import create_app
     from config import SETTINGS
 
@@ -187,6 +201,7 @@ def app_under_test(subscriptions: int = 300) -> Iterator[AppUnderTest]:
                 if key in {setting.name for setting in SETTINGS}
             }
             config.update({"PROPAGATE_EXCEPTIONS": True, "SFMC_TIMEOUT": "2", "LOG_LEVEL": "ERROR"})
+            config.update({"MANAGE_READ_RATE": "100000", "MANAGE_READ_BURST": "100000", **(settings or {})})
             app = create_app(config)
             yield AppUnderTest(app, emulator, [common.mint_token(p) for p in people], common.SIGNING_KEY)
         finally:

@@ -176,8 +176,9 @@ def test_an_unknown_state_or_a_mid_that_is_not_one_is_refused(emulator, tmp_path
     env = app_environment(emulator, tmp_path)
     unknown = flask_cli(env, "preview", "--out", str(tmp_path / "x"), "--state", "nope")
     assert unknown.returncode == 2 and "unknown state(s) nope; known: form, " in unknown.stderr
-    bad_mid = flask_cli(env, "preview", "--out", str(tmp_path / "x"), "--mid", "child")
-    assert bad_mid.returncode == 2 and "--mid must be a business unit's MID" in bad_mid.stderr
+    for mid in ("child", "²", "9" * 5000):  # "²".isdigit() is True; int() refuses both of the last two
+        bad_mid = flask_cli(env, "preview", "--out", str(tmp_path / "x"), "--mid", mid)
+        assert bad_mid.returncode == 2 and "--mid must be a business unit's MID" in bad_mid.stderr, mid
     assert not (tmp_path / "x").exists()
 
 
