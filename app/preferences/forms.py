@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Regexp
 from .values import OfferedList
 
 #: A ListID as Marketing Cloud writes it: a positive number (at most 18 digits, a bigint).
-LIST_ID_PATTERN = r"^[1-9][0-9]{0,17}$"
+LIST_ID_PATTERN = r"^[1-9][0-9]{0,17}\Z"  # \Z, not $ (which lets a trailing newline through)
 
 
 class ManageForm(Form):

@@ -158,6 +158,7 @@ def test_a_form_whose_shown_state_was_changed_or_belongs_to_another_link_journal
     refused = client.post(link, data={"resubscribe": DO_NOT_MAIL})  # not a list the page offers
     assert refused.status_code == 400
     assert client.post(link, data={"resubscribe": "17914; DROP"}).status_code == 400
+    assert client.post(link, data={"resubscribe": "17914\n"}).status_code == 400  # no trailing newline
     assert _entries(app) == [] and emulator.events() == []
 
 
