@@ -13,6 +13,8 @@ order check reads the emulator's Updates.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -86,3 +88,53 @@ def recorded(answer: requests.Response) -> bool:
     for node in lxml.html.fromstring(answer.text).find_class("result"):
         return bool(RECORDED & set(node.get("class", "").split()))
     return False
+
+
+Post = tuple[str, list[tuple[str, str]]]  # (the form's action, its fields)
+
+
+def form_posts(
+    form: ManageForm, token: str, keys: Sequence[str], plan: Sequence[Sequence[tuple[str, str]]]
+) -> list[Post]:
+    """The lists-form POSTs of a person's saves (each ``(list ID, "off" | "on")`` pairs), in order: each
+    from the boxes the last one left."""
+    posts: list[Post] = []
+    state = form.state()
+    for save in plan:
+        after = {**state, **{list_id: word == "on" for list_id, word in save}}
+        posts.append((form.action, form_body(form, token, keys, state, after)))
+        state = after
+    return posts
+
+
+def warm_up(
+    url: str, tokens: Sequence[str], keys: Sequence[str], lists: Sequence[str], clients: int
+) -> list[ManageForm]:
+    """Every person's manage page, GET ``clients`` at a time while Marketing Cloud is up: the lists forms
+    they will post, each showing exactly ``lists``."""
+    forms: list[ManageForm | None] = [None] * len(tokens)
+    jobs: queue.Queue = queue.Queue()
+    for index in range(len(tokens)):
+        jobs.put(index)
+
+    def client() -> None:
+        session = requests.Session()
+        while True:
+            try:
+                index = jobs.get_nowait()
+            except queue.Empty:
+                return
+            forms[index] = get_manage_form(session, url, tokens[index], keys)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    missing = [index for index, form in enumerate(forms) if form is None]
+    if missing:
+        raise RuntimeError(f"{len(missing)} people never got their manage page before the outage")
+    for form in forms:
+        if form is not None and sorted(form.state()) != sorted(lists):
+            raise RuntimeError(f"a manage page showed {form.offered}, not the person's lists")
+    return [form for form in forms if form is not None]

@@ -38,7 +38,7 @@ from pathlib import Path
 import requests
 
 from bench import _common as common
-from bench._prefs_pages import ManageForm, form_body, get_manage_form, recorded
+from bench._prefs_pages import Post, form_posts, recorded, warm_up
 from bench._prefs_verdict import PrefsReport, judge_order, verdict
 from bench._soak_cluster import Cluster
 from bench.soak import TIME_COMPRESSION, _event_plan, _journal_rows, _wait_drained
@@ -109,20 +109,6 @@ class Tally:
     finished: int = 0
 
 
-Post = tuple[str, list[tuple[str, str]]]  # (the form's action, its fields)
-
-
-def form_posts(form: ManageForm, token: str, plan: list[Save]) -> list[Post]:
-    """The lists-form POSTs of a person's saves, in order: each from the boxes the last one left."""
-    posts: list[Post] = []
-    state = form.state()
-    for save in plan:
-        after = {**state, **{list_id: word == "on" for list_id, word in save}}
-        posts.append((form.action, form_body(form, token, KEYS, state, after)))
-        state = after
-    return posts
-
-
 def _person(urls: list[str], posts: list[Post], index: int, tally: Tally) -> None:
     """Send ``posts`` one after another, each until acknowledged; stop at a refusal or after MAX_TRIES."""
     session = requests.Session()
@@ -157,36 +143,6 @@ def _person(urls: list[str], posts: list[Post], index: int, tally: Tally) -> Non
             return
     with tally.lock:
         tally.finished += 1
-
-
-def _warm_up(url: str, tokens: list[str], clients: int) -> list[ManageForm]:
-    """Every person's manage page, GET while Marketing Cloud is up: the lists forms they will post."""
-    forms: list[ManageForm | None] = [None] * len(tokens)
-    jobs: queue.Queue = queue.Queue()
-    for index in range(len(tokens)):
-        jobs.put(index)
-
-    def client() -> None:
-        session = requests.Session()
-        while True:
-            try:
-                index = jobs.get_nowait()
-            except queue.Empty:
-                return
-            forms[index] = get_manage_form(session, url, tokens[index], KEYS)
-
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    missing = [index for index, form in enumerate(forms) if form is None]
-    if missing:
-        raise RuntimeError(f"{len(missing)} people never got their manage page before the outage")
-    for form in forms:
-        if form is not None and sorted(form.state()) != sorted((common.BENCH_LIST_ID, *LISTS)):
-            raise RuntimeError(f"a manage page showed {form.offered}, not the person's four lists")
-    return [form for form in forms if form is not None]
 
 
 def _load(
@@ -267,9 +223,10 @@ def run(
         cluster.start()
         tokens = [common.mint_token(sub) for sub in subscriptions]
         say(f"{people} people GET their manage page while Marketing Cloud is up", flush=True)
-        forms = _warm_up(cluster.urls()[0], tokens, clients)
+        forms = warm_up(cluster.urls()[0], tokens, KEYS, (common.BENCH_LIST_ID, *LISTS), clients)
         posts = [
-            form_posts(form, token, plan) for form, token, plan in zip(forms, tokens, plans, strict=True)
+            form_posts(form, token, KEYS, plan)
+            for form, token, plan in zip(forms, tokens, plans, strict=True)
         ]
         if sabotage_order:
             posts = [[*person[1::-1], *person[2:]] for person in posts]
