@@ -6,17 +6,23 @@ they reached Marketing Cloud in is plain to check: the statuses the emulator's U
 and list (``updates``, in the order processed), with consecutive repeats folded (a call answered too late
 is sent again: the same status twice in a row, counted by the journal as a possible duplicate), must be
 exactly the person's acknowledged changes; the journal's entries of that person and list, in id order,
-too. The membership Marketing Cloud ends with must be the last change.
+too. The membership Marketing Cloud ends with must be the last change. The manage page's result page
+names no journal entry, so a change counts as lost unless its run of the journal's entries (a save sent
+again after a lost answer is journaled twice: the same status twice in a row) holds one that reached
+Marketing Cloud.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 Key = tuple[str, str]  # (subscriber key, list ID)
 STATUS_OF_ACTION = {"list_unsubscribe": "Unsubscribed", "list_resubscribe": "Active"}
+#: Journal states of an entry Marketing Cloud has applied ("already": it was so already).
+REACHED = {"delivered", "already"}
 
 
 def folded(statuses: Iterable[str]) -> list[str]:
@@ -44,32 +50,41 @@ class OrderFigures:
             self.examples.append(f"{what} {key[0]}/{key[1]}: {detail}")
 
 
+def _lost(statuses: list[str], entries: list[tuple[str, str]]) -> int:
+    """Changes of ``statuses`` (alternating, as the soak plans them) whose run of journal ``entries``
+    ((status, state), in id order) is missing or holds no entry that reached Marketing Cloud."""
+    runs = [(status, {state for _, state in run}) for status, run in groupby(entries, key=lambda e: e[0])]
+    lost = 0
+    for n, status in enumerate(statuses):
+        if n >= len(runs) or runs[n][0] != status or not runs[n][1] & REACHED:
+            lost += 1
+    return lost
+
+
 def judge_order(
     intended: Mapping[Key, list[str]],
-    acknowledged_ids: Mapping[Key, list[int]],
     rows: Iterable[Mapping[str, Any]],
     state: Mapping[str, Any],
 ) -> OrderFigures:
     """Compare each (person, list)'s acknowledged changes with the journal's export ``rows`` and the
     emulator's ``state`` (its ``updates`` and ``memberships``)."""
     figures = OrderFigures()
-    journal: dict[Key, list[str]] = {}
-    row_state: dict[int, str] = {}
+    entries: dict[Key, list[tuple[str, str]]] = {}
     for row in sorted(rows, key=lambda r: int(r["id"])):
-        row_state[int(row["id"])] = row["state"]
         if row.get("action") in STATUS_OF_ACTION:
             key = (row["subscriber_key"], row["target_list_id"])
-            journal.setdefault(key, []).append(STATUS_OF_ACTION[row["action"]])
+            entries.setdefault(key, []).append((STATUS_OF_ACTION[row["action"]], row["state"]))
+    journal = {key: [status for status, _ in found] for key, found in entries.items()}
     applied: dict[Key, list[str]] = {}
     for update in state.get("updates", []):
         applied.setdefault((update["subscriber_key"], update["list_id"]), []).append(update["status"])
     final = {(m["subscriber_key"], m["list_id"]): m["status"] for m in state.get("memberships", [])}
     for key, statuses in intended.items():
         figures.changes += len(statuses)
-        missing = [i for i in acknowledged_ids.get(key, []) if row_state.get(i) != "delivered"]
-        if missing:
-            figures.lost += len(missing)
-            figures._bad("lost", key, missing)
+        lost = _lost(statuses, entries.get(key, []))
+        if lost:
+            figures.lost += lost
+            figures._bad("lost", key, f"{lost} of {statuses}; journal {entries.get(key, [])}")
         if final.get(key) != statuses[-1]:
             figures.wrong_final += 1
             figures._bad("final", key, f"{final.get(key)} after {statuses}")

@@ -1,12 +1,13 @@
 """Preference-change soak: people change their lists while Marketing Cloud is down and we kill the app.
 
     .venv/bin/python -m bench.soak_preferences [--db sqlite|postgres] [--people 200] [--saves 4]
-                                               [--kills 1] [--clients 16]
+                                               [--kills 1] [--clients 16] [--sabotage-order]
 
-Every person is on three publication lists. Each makes ``--saves`` saves one after another (the next only
-once the last was acknowledged, as on a page); a save changes one or two lists, each change the opposite
-of that list's last one (unsubscribe, resubscribe, unsubscribe, …). They POST to the app under gunicorn
-(``bench/_prefs_app.py``: the signed link, one ``change`` per list, ``record_and_deliver_many``) while the
+Every person is on three public publication lists besides the email's own. Before Marketing Cloud goes
+down each GETs their manage page (``wsgi:app`` under gunicorn) and keeps its lists form
+(``bench/_prefs_pages.py``). Then each makes ``--saves`` saves one after another (the next only once the
+last was acknowledged, as on a page): real form POSTs to ``/manage?t=…`` that change one or two boxes,
+each change the opposite of that list's last one (unsubscribe, resubscribe, unsubscribe, …), while the
 emulator fails **every** SOAP call (Marketing Cloud down: outage, timeouts answered too late but processed,
 dropped connections, Rate Limited, token refused, an nginx 502); the app and the journal worker are each
 SIGKILLed ``--kills`` times and restarted. A person presses again after a refused connection or a 5xx.
@@ -16,6 +17,8 @@ changes of a list reaching Marketing Cloud (or the journal) out of order, anythi
 rejected, a 5xx other than a clear 503 "try again", fewer kills than asked, or a call that got through
 while Marketing Cloud was meant to be down. ``--db postgres`` runs two apps and two workers on one fresh
 PostgreSQL database (on the server at TEST_DATABASE_URL, dropped afterwards), killed round robin.
+``--sabotage-order`` makes every person post their first two saves the other way round (what they meant
+stays the plan): the verdict must then fail on order (``tests/soak/test_preferences_soak.py``).
 """
 
 from __future__ import annotations
@@ -35,13 +38,19 @@ from pathlib import Path
 import requests
 
 from bench import _common as common
+from bench._prefs_pages import Post, form_posts, recorded, warm_up
 from bench._prefs_verdict import PrefsReport, judge_order, verdict
 from bench._soak_cluster import Cluster
 from bench.soak import TIME_COMPRESSION, _event_plan, _journal_rows, _wait_drained
 
-#: The lists every person is on (besides the email's own list, ``common.BENCH_LIST_ID``, also changed).
-EXTRA_LISTS = ("8000002", "8000003")
-LISTS = (common.BENCH_LIST_ID, *EXTRA_LISTS)
+#: The lists every person is on and changes (besides the email's own list, ``common.BENCH_LIST_ID``,
+#: which stays ticked: its unsubscribe is a LogUnsubEvent, outside the emulator's ``updates``).
+EXTRA_LISTS = ("8000002", "8000003", "8000004")
+LISTS = EXTRA_LISTS
+KEYS = [common.SIGNING_KEY]
+#: The warm-up GETs every person's page at once; the per-process read budget (a scanner guard with its own
+#: tests) would answer most with the plain form, which has no lists form to keep.
+WARM_UP_BUDGET = {"MANAGE_READ_RATE": "1000", "MANAGE_READ_BURST": "1000"}
 DOWN = {
     "error_rate": 1.0,
     "errors": ["outage", "timeout", "drop", "rate_limited", "token_expired", "login_failed", "html_502"],
@@ -91,7 +100,7 @@ class Tally:
     """What the people saw (from many threads, under one lock)."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    acknowledged: dict[int, list[tuple[Save, list[int]]]] = field(default_factory=dict)
+    acknowledged: dict[int, int] = field(default_factory=dict)  # person → saves acknowledged
     try_again_503: int = 0
     unclear_5xx: int = 0
     connection_errors: int = 0
@@ -100,15 +109,14 @@ class Tally:
     finished: int = 0
 
 
-def _person(urls: list[str], token: str, saves: list[Save], index: int, tally: Tally) -> None:
-    """Post ``saves`` one after another, each until acknowledged; stop at a refusal or after MAX_TRIES."""
+def _person(urls: list[str], posts: list[Post], index: int, tally: Tally) -> None:
+    """Send ``posts`` one after another, each until acknowledged; stop at a refusal or after MAX_TRIES."""
     session = requests.Session()
-    for save in saves:
-        body = [("change", f"{word}:{list_id}") for list_id, word in save]
+    for action, body in posts:
         for attempt in range(MAX_TRIES):
             url = urls[(index + attempt) % len(urls)]
             try:
-                answer = session.post(f"{url}/_soak/preferences", params={"t": token}, data=body, timeout=30)
+                answer = session.post(f"{url}{action}", data=body, timeout=30)
             except requests.RequestException:
                 with tally.lock:
                     tally.connection_errors += 1
@@ -116,9 +124,8 @@ def _person(urls: list[str], token: str, saves: list[Save], index: int, tally: T
                 time.sleep(0.2 * (attempt + 1))
                 continue
             with tally.lock:
-                if answer.status_code == 200:
-                    ids = [int(entry["id"]) for entry in answer.json()]
-                    tally.acknowledged.setdefault(index, []).append((save, ids))
+                if answer.status_code == 200 and recorded(answer):
+                    tally.acknowledged[index] = tally.acknowledged.get(index, 0) + 1
                     break
                 if answer.status_code == 503 and "try again" in answer.text.lower():
                     tally.try_again_503 += 1
@@ -139,11 +146,15 @@ def _person(urls: list[str], token: str, saves: list[Save], index: int, tally: T
 
 
 def _load(
-    cluster: Cluster, tally: Tally, tokens: list[str], plans: list[list[Save]], clients: int, kills: int
+    cluster: Cluster,
+    tally: Tally,
+    people: list[list[Post]],
+    clients: int,
+    kills: int,
 ) -> float:
     """The people, ``clients`` at a time, with the kills spread over the load; returns its seconds."""
     jobs: queue.Queue = queue.Queue()
-    for index in range(len(plans)):
+    for index in range(len(people)):
         jobs.put(index)
 
     def client() -> None:
@@ -152,7 +163,7 @@ def _load(
                 index = jobs.get_nowait()
             except queue.Empty:
                 return
-            _person(cluster.urls(), tokens[index], plans[index], index, tally)
+            _person(cluster.urls(), people[index], index, tally)
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     started = time.monotonic()
@@ -160,7 +171,7 @@ def _load(
         thread.start()
     plan = _event_plan(kills, 0)  # (share of people done, "app" | "worker", k), interleaved
     while any(thread.is_alive() for thread in threads):
-        while plan and tally.finished / len(plans) >= plan[0][0]:
+        while plan and tally.finished / len(people) >= plan[0][0]:
             _, what, k = plan.pop(0)
             _kill(cluster, what, k)
         cluster.restart_dead()
@@ -186,6 +197,7 @@ def run(
     clients: int = 16,
     drain_timeout: float = 180.0,
     progress: bool = True,
+    sabotage_order: bool = False,
 ) -> PrefsReport:
     """The whole soak; returns its figures (``main`` prints them, the short test asserts the verdict)."""
     say = print if progress else (lambda *_a, **_k: None)
@@ -202,16 +214,27 @@ def run(
             database_url, processes = stack.enter_context(common.fresh_postgres_database()), 2
         else:
             database_url, processes = f"sqlite:///{tmp_path / 'journal.sqlite3'}", 1
-        env = common.app_env(emulator, database_url, LOG_LEVEL="WARNING", **TIME_COMPRESSION)
-        cluster = Cluster(tmp_path, env, processes, processes, app_spec="bench._prefs_app:app")
+        env = common.app_env(
+            emulator, database_url, LOG_LEVEL="WARNING", **TIME_COMPRESSION, **WARM_UP_BUDGET
+        )
+        cluster = Cluster(tmp_path, env, processes, processes)
         tally = Tally()
         stack.callback(cluster.stop)
         cluster.start()
         tokens = [common.mint_token(sub) for sub in subscriptions]
+        say(f"{people} people GET their manage page while Marketing Cloud is up", flush=True)
+        forms = warm_up(cluster.urls()[0], tokens, KEYS, (common.BENCH_LIST_ID, *LISTS), clients)
+        posts = [
+            form_posts(form, token, KEYS, plan)
+            for form, token, plan in zip(forms, tokens, plans, strict=True)
+        ]
+        if sabotage_order:
+            posts = [[*person[1::-1], *person[2:]] for person in posts]
 
+        up = emulator.state()  # the warm-up's calls, not counted as calls while down
         emulator.faults(**DOWN)
         say(f"Marketing Cloud down; {people} people make {people * saves} saves", flush=True)
-        load_seconds = _load(cluster, tally, tokens, plans, clients, kills)
+        load_seconds = _load(cluster, tally, posts, clients, kills)
         down = emulator.state()
         say("load done; Marketing Cloud back, waiting for the worker to drain the journal", flush=True)
         emulator.faults()
@@ -222,19 +245,17 @@ def run(
         rows = _journal_rows(env)
 
     intended: dict[tuple[str, str], list[str]] = {}
-    ids: dict[tuple[str, str], list[int]] = {}
     for index, done in tally.acknowledged.items():
         key = subscriptions[index].subscriber_key
-        for save, entry_ids in done:
-            for (list_id, word), entry_id in zip(save, entry_ids, strict=True):
+        for save in plans[index][:done]:  # what the person meant (the sabotage posts it otherwise)
+            for list_id, word in save:
                 intended.setdefault((key, list_id), []).append("Unsubscribed" if word == "off" else "Active")
-                ids.setdefault((key, list_id), []).append(entry_id)
     return PrefsReport(
         db=db,
         people=people,
         saves_planned=people * saves,
-        saves_acknowledged=sum(len(done) for done in tally.acknowledged.values()),
-        order=judge_order(intended, ids, rows, state),
+        saves_acknowledged=sum(tally.acknowledged.values()),
+        order=judge_order(intended, rows, state),
         unclear_5xx=tally.unclear_5xx,
         try_again_503=tally.try_again_503,
         connection_errors=tally.connection_errors,
@@ -244,9 +265,9 @@ def run(
         app_kills=cluster.app_kills,
         worker_kills=cluster.worker_kills,
         died_by_themselves=dict(cluster.died),
-        soap_calls_under_faults=int(down["stats"]["soap_calls"]),
-        faults_under_faults=int(down["stats"]["faults_injected"]),
-        calls_through_while_down=_calls_through(down),
+        soap_calls_under_faults=int(down["stats"]["soap_calls"]) - int(up["stats"]["soap_calls"]),
+        faults_under_faults=int(down["stats"]["faults_injected"]) - int(up["stats"]["faults_injected"]),
+        calls_through_while_down=_calls_through(down) - _calls_through(up),
         journal_states=common.state_counts(status),
         possible_duplicates=int(status.get("possible_duplicates", 0)),
         load_seconds=load_seconds,
@@ -274,8 +295,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=1, help="SIGKILLs of the app and of the worker")
     parser.add_argument("--clients", type=int, default=16, help="people posting at once")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--sabotage-order", action="store_true", help="post each person's first two saves swapped"
+    )
     args = parser.parse_args(argv)
-    report = run(args.db, args.people, args.saves, args.kills, args.clients, args.drain_timeout)
+    report = run(
+        args.db,
+        args.people,
+        args.saves,
+        args.kills,
+        args.clients,
+        args.drain_timeout,
+        sabotage_order=args.sabotage_order,
+    )
     print()
     print("\n".join(report.lines()))
     failures = verdict(report)
