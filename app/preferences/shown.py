@@ -17,15 +17,16 @@ from itsdangerous import BadData, URLSafeSerializer
 from .values import OfferedList
 
 SALT = "profile-center.manage-page.shown-state"
+UNDO_SALT = "profile-center.manage-page.undo"
 
 
 class ShownStateError(ValueError):
     """The form's shown state is missing, changed, or belongs to another link."""
 
 
-def _serializer(keys: Sequence[str]) -> URLSafeSerializer:
+def _serializer(keys: Sequence[str], salt: str = SALT) -> URLSafeSerializer:
     # itsdangerous signs with the last key and verifies with all; LINK_SIGNING_KEYS signs with the first.
-    return URLSafeSerializer(list(reversed(keys)), salt=SALT)
+    return URLSafeSerializer(list(reversed(keys)), salt=salt)
 
 
 def _link_digest(token: str) -> str:
@@ -53,3 +54,25 @@ def read_shown(value: str, token: str, keys: Sequence[str]) -> tuple[OfferedList
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ShownStateError("the shown state is malformed") from exc
+
+
+def sign_undo(list_id: str, name: str | None, token: str, keys: Sequence[str]) -> str:
+    """The "subscribe again" button's proof that this page offered ``list_id`` to this link.
+
+    Why: the button's POST must work while Marketing Cloud is down, in a process that has never read the
+    unit's lists (a restart mid-outage); the page that showed the button knew the list was offered, so it
+    signs that, and the POST trusts the signature instead of the list directory.
+    """
+    return _serializer(keys, UNDO_SALT).dumps({"t": _link_digest(token), "l": list_id, "n": name})
+
+
+def read_undo(value: str, list_id: str, token: str, keys: Sequence[str]) -> str | None:
+    """The list's name as signed by ``sign_undo`` for this link and list; ``ShownStateError`` otherwise."""
+    try:
+        data = _serializer(keys, UNDO_SALT).loads(value)
+    except BadData as exc:
+        raise ShownStateError("the undo proof does not verify") from exc
+    if not isinstance(data, dict) or data.get("t") != _link_digest(token) or data.get("l") != list_id:
+        raise ShownStateError("the undo proof belongs to another link or list")
+    name = data.get("n")
+    return name if isinstance(name, str) else None

@@ -28,7 +28,7 @@ from .journaling import record_changes
 from .links import MANAGE_PATH, manage_url
 from .outcomes import headline, results_of
 from .service import get_service
-from .shown import ShownStateError, read_shown, sign_shown
+from .shown import ShownStateError, read_shown, read_undo, sign_shown, sign_undo
 from .values import Change, ChangeKind, Preferences
 
 logger = logging.getLogger(__name__)
@@ -86,12 +86,24 @@ def _resubscribe(token: str, claims: LinkClaims) -> Any:
         g.outcome = "resubscribe_invalid"
         return _render_result(token, claims, [], stale=True), 400
     list_id = str(form.resubscribe.data)
-    allowed, name = get_service().resubscribable(claims.recipient, list_id)
+    allowed, name = _proven_undo(token, list_id) or get_service().resubscribable(claims.recipient, list_id)
     if not allowed:
         logger.info("manage page: a 'subscribe again' named a list this page does not offer")
         g.outcome = "resubscribe_refused"
         return _render_result(token, claims, [], stale=True), 400
     return _record(token, claims, [resubscribe(list_id, name)])
+
+
+def _proven_undo(token: str, list_id: str) -> tuple[bool, str | None] | None:
+    """(True, name) when the button carries this page's signed proof for ``list_id`` (no read needed:
+    it works with Marketing Cloud down), else None: the directory decides."""
+    proof = request.form.get("undo_proof", "")
+    if not proof:
+        return None
+    try:
+        return True, read_undo(proof, list_id, token, current_app.config["LINK_SIGNING_KEYS"])
+    except ShownStateError:
+        return None
 
 
 def _record(token: str, claims: LinkClaims, changes: Sequence[Change]) -> str:
@@ -127,6 +139,7 @@ def _render_result(
     stale: bool = False,
 ) -> str:
     covers = None
+    keys = current_app.config["LINK_SIGNING_KEYS"]
     if any(change.kind is ChangeKind.ALL for change in changes):
         covers = get_service().covers_every_brand(claims.recipient)
     return render_template(
@@ -138,6 +151,11 @@ def _render_result(
         action=manage_url(token),
         manage_url=manage_url(token),
         contact_url=current_brand()["contact_url"],
+        undo_proofs={
+            result.list_id: sign_undo(result.list_id, result.list_name, token, keys)
+            for result in results
+            if result.undo
+        },
     )
 
 

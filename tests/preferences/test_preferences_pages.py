@@ -3,6 +3,7 @@ what it does when Marketing Cloud is slow or the read budget is spent. GET never
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,36 @@ def test_a_brand_rewrites_the_manage_pages_texts_in_content_toml(make_app: Any, 
     assert "Auswahl sichern" in german and "Ihre Abonnements" in german  # no English on a German page
     saved = client.post(link, data=save_form(english, {"17914", EVENTS}))
     assert "All set" in saved.get_data(as_text=True)
+
+
+def test_subscribe_again_works_with_marketing_cloud_down_in_a_process_that_never_read_the_lists(
+    make_app: Any, emulator: Any
+) -> None:
+    """The button carries the page's signed proof, so the POST needs no List Retrieve (rule 1: a
+    preference change is never refused); a button without it, or with another list's, still needs one."""
+    shown_by = make_app().test_client()
+    link = manage_link(subscriber_key="demo-001", **NEWSLETTER)
+    saved = shown_by.post(link, data=save_form(shown_by.get(link).get_data(as_text=True), {"17914", EVENTS}))
+    text = saved.get_data(as_text=True)
+    proof = re.search(r'name="undo_proof" value="([^"]+)"', text)
+    assert proof is not None and 'name="resubscribe" value="17920"' in text
+
+    emulator.faults(error_rate=1.0, errors=["outage"])
+    restarted = make_app()  # a new process (same journal): its list directory has never read this unit
+    client = restarted.test_client()
+    journaled = _entries(restarted)  # the save above
+    assert client.post(link, data={"resubscribe": PRODUCT_NEWS}).status_code == 400
+    assert client.post(link, data={"resubscribe": EVENTS, "undo_proof": proof.group(1)}).status_code == 400
+    other_link = manage_link(subscriber_key="demo-003", **NEWSLETTER)
+    assert (
+        client.post(other_link, data={"resubscribe": PRODUCT_NEWS, "undo_proof": proof.group(1)}).status_code
+        == 400
+    )
+    assert _entries(restarted) == journaled  # each refused: nothing journaled
+
+    undone = client.post(link, data={"resubscribe": PRODUCT_NEWS, "undo_proof": proof.group(1)})
+    assert undone.status_code == 200, undone.get_data(as_text=True)
+    *_, entry = _entries(restarted)
+    assert len(_entries(restarted)) == len(journaled) + 1
+    assert (entry.request.action, entry.request.target_list_id) == (Action.LIST_RESUBSCRIBE, PRODUCT_NEWS)
+    assert not entry.state.finished  # journaled; the worker delivers it when Marketing Cloud is back
