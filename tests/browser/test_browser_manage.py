@@ -55,10 +55,20 @@ def _press(driver: webdriver.Chrome, button: str, answer: str = '[role="status"]
     """
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, button).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(lambda _driver: _gone(page))
     WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
         expected_conditions.presence_of_element_located((By.CSS_SELECTOR, answer))
     )
+
+
+def _gone(element: Any) -> bool:
+    """True once ``element``'s document is gone. Chromium says so either as a stale element or as "Node with
+    given id does not belong to the document" (a plain WebDriverException), so both count."""
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def _toggle(driver: webdriver.Chrome, list_id: str) -> None:
