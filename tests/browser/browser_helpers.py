@@ -89,6 +89,15 @@ def axe_violations(driver: webdriver.Chrome) -> list[dict[str, Any]]:
     return violations
 
 
+def violations_at_both_widths(driver: webdriver.Chrome) -> list[dict[str, Any]]:
+    """axe-core's violations of the current page at desktop (1280 px) and phone (375 px) width; the
+    viewport is left at 375 px."""
+    set_viewport(driver, 1280)
+    violations = axe_violations(driver)
+    set_viewport(driver, 375)
+    return violations + axe_violations(driver)
+
+
 def screenshot(driver: webdriver.Chrome, name: str, width: int) -> Path:
     """A full-page screenshot at ``width`` into SCREENSHOTS/NAME-WIDTH.png (build/ unless asked for docs/)."""
     set_viewport(driver, width, 400)

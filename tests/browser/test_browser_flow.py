@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import SCREENSHOTS, UPDATE_SCREENSHOTS, axe_violations, screenshot, set_viewport
+from browser_helpers import (
+    SCREENSHOTS,
+    UPDATE_SCREENSHOTS,
+    axe_violations,
+    screenshot,
+    set_viewport,
+    violations_at_both_widths,
+)
 from flask import Flask
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -141,10 +148,7 @@ def test_every_page_in_every_language_passes_axe_and_the_reason_reaches_marketin
     def visit(page: str) -> None:
         visited.append(page)
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language, page
-        set_viewport(browser, 1280)
-        violations = axe_violations(browser)
-        set_viewport(browser, 375)
-        violations += axe_violations(browser)
+        violations = violations_at_both_widths(browser)
         if violations:
             found[page] = violations
         if language == "en" and not page.startswith("error"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_helpers import axe_violations, screenshot, set_viewport
+from browser_helpers import axe_violations, screenshot, violations_at_both_widths
 from flask import Flask
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -162,10 +162,7 @@ def test_every_new_page_in_every_language_passes_axe(
     def visit(page: str) -> None:
         visited.append(page)
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language, page
-        set_viewport(browser, 1280)
-        violations = axe_violations(browser)
-        set_viewport(browser, 375)
-        violations += axe_violations(browser)
+        violations = violations_at_both_widths(browser)
         assert browser.execute_script("return document.documentElement.scrollWidth") <= 375, page
         if violations:
             found[page] = violations
