@@ -17,7 +17,7 @@ from .models import OutcomeKind, SoapFault, UnsubOutcome
 from .ns import PARTNER, XSI
 from .objects import ListStatusChange, RetrievedObject, RetrievePage, UpdateResult
 from .outcomes import read_outcome, stripped
-from .response import read_payload
+from .response import OVERALL_STATUS_TAG, REQUEST_ID_TAG, RESULTS_TAG, read_payload
 
 #: What each Update error code means (PROTOCOL.md, "Retrieve and Update").
 UPDATE_ERROR_MEANINGS: dict[int, str] = {
@@ -43,9 +43,6 @@ REJECTED_CODES = frozenset({12000, 12001, 12003, 12012, 13000, 13001, 13004, 130
 
 _RETRIEVE_MSG = f"{{{PARTNER}}}RetrieveResponseMsg"
 _UPDATE_MSG = f"{{{PARTNER}}}UpdateResponse"
-_OVERALL_STATUS = f"{{{PARTNER}}}OverallStatus"
-_REQUEST_ID = f"{{{PARTNER}}}RequestID"
-_RESULTS = f"{{{PARTNER}}}Results"
 _XSI_TYPE = f"{{{XSI}}}type"
 _XSI_NIL = f"{{{XSI}}}nil"
 _PAGE_STATUSES = frozenset({"ok", "moredataavailable"})
@@ -69,7 +66,7 @@ def parse_retrieve_response(
         raise SfmcProtocolError(f"a Retrieve result with HTTP {http_status}")
     objects = [
         RetrievedObject(type=_type_name(result.get(_XSI_TYPE)), values=_values(result))
-        for result in message.iterchildren(_RESULTS)
+        for result in message.iterchildren(RESULTS_TAG)
     ]
     return RetrievePage(overall_status=overall_status, request_id=_request_id(message), objects=objects)
 
@@ -86,7 +83,7 @@ def parse_update_response(
     if http_status != 200:
         raise SfmcProtocolError(f"an Update result with HTTP {http_status}")
     answers: dict[int, UnsubOutcome] = {}
-    results = list(message.iterchildren(_RESULTS))
+    results = list(message.iterchildren(RESULTS_TAG))
     ordinals = [result.findtext(f"{{{PARTNER}}}OrdinalID") for result in results]
     by_position = all(ordinal is None for ordinal in ordinals)
     if by_position and len(results) != len(changes):
@@ -141,14 +138,14 @@ def parse_datetime(text: str | None) -> datetime | None:
 
 
 def _required_status(message: etree._Element, name: str) -> str:
-    overall_status = message.findtext(_OVERALL_STATUS)
+    overall_status = message.findtext(OVERALL_STATUS_TAG)
     if overall_status is None or not overall_status.strip():
         raise SfmcProtocolError(f"{name} without OverallStatus")
     return overall_status.strip()
 
 
 def _request_id(message: etree._Element) -> str | None:
-    text = message.findtext(_REQUEST_ID)
+    text = message.findtext(REQUEST_ID_TAG)
     return text.strip() or None if text else None
 
 

@@ -44,9 +44,10 @@ _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 _BODY = f"{{{SOAP_ENV}}}Body"
 _FAULT = f"{{{SOAP_ENV}}}Fault"
 _RESPONSE_MSG = f"{{{PARTNER}}}ExecuteResponseMsg"
-_OVERALL_STATUS = f"{{{PARTNER}}}OverallStatus"
-_REQUEST_ID = f"{{{PARTNER}}}RequestID"
-_RESULTS = f"{{{PARTNER}}}Results"
+#: Tags every partner API answer message has (Execute, Retrieve, Update); object_response.py reads them too.
+OVERALL_STATUS_TAG = f"{{{PARTNER}}}OverallStatus"
+REQUEST_ID_TAG = f"{{{PARTNER}}}RequestID"
+RESULTS_TAG = f"{{{PARTNER}}}Results"
 _STATUS_CODE = f"{{{PARTNER}}}StatusCode"
 _STATUS_MESSAGE = f"{{{PARTNER}}}StatusMessage"
 _ERROR_CODE = f"{{{PARTNER}}}ErrorCode"
@@ -188,12 +189,12 @@ def parse_fault(fault: etree._Element) -> SoapFault:
 
 def parse_execute_response(message: etree._Element, *, expected: int | None = None) -> ExecuteResult:
     """An ``ExecuteResponseMsg``: OverallStatus, RequestID and one outcome per direct-child ``Results``."""
-    overall_status = message.findtext(_OVERALL_STATUS)
+    overall_status = message.findtext(OVERALL_STATUS_TAG)
     if overall_status is None:
         raise SfmcProtocolError("ExecuteResponseMsg without OverallStatus")
     # Only direct children: ExecuteResponse has its own nested Results (APIProperty) elements.
     outcomes = []
-    for result in message.iterchildren(_RESULTS):
+    for result in message.iterchildren(RESULTS_TAG):
         # One pass over the few children (faster than three findtext calls; this runs 50 times a call).
         texts = {child.tag: child.text or "" for child in result}
         # An absent ErrorCode (None) and an empty one ("") are told apart: see ``_read_outcome``.
@@ -209,7 +210,7 @@ def parse_execute_response(message: etree._Element, *, expected: int | None = No
             f"{expected} requests sent but {len(outcomes)} results came back "
             f"(OverallStatus {overall_status!r}); results are matched by position, so none can be trusted"
         )
-    request_id = message.findtext(_REQUEST_ID)
+    request_id = message.findtext(REQUEST_ID_TAG)
     return ExecuteResult(
         overall_status=overall_status.strip(),
         request_id=request_id.strip() if request_id else None,
